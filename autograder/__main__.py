@@ -1,0 +1,135 @@
+"""Command line: ``python -m autograder {release,check,grade}``.
+
+- ``release ASSIGNMENT [--out DIR]``: write the student version(s) of
+  ``solutions/ASSIGNMENT/*.ipynb`` (default: into the assignment's chapter folder).
+- ``check NOTEBOOK``: run the notebook's public tests; one line per graded part; exit 0 only
+  if all pass.
+- ``grade ASSIGNMENT --submissions DIR --out DIR [--workers N] [--timeout S] [--memory MB]
+  [--seed N] [--force]``: grade ``DIR/<student>/ASSIGNMENT/*.ipynb`` into ``OUT/grades.csv``
+  and ``OUT/<student>/feedback.html``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import check as check_module
+from .grade import DEFAULT_CELL_TIMEOUT, DEFAULT_MEMORY_MB, grade_assignment, print_progress
+from .release import release
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder", description=__doc__.split("\n")[0]
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("release", help="write the student version of an assignment")
+    p.add_argument("assignment", help="folder name under solutions/, e.g. conv1d")
+    p.add_argument("--out", type=Path, help="destination folder (default: its chapter folder)")
+
+    p = sub.add_parser("check", help="run the public tests of your notebook")
+    p.add_argument("notebook", type=Path, help="path to your .ipynb")
+    p.add_argument("-v", "--verbose", action="store_true", help="show whole failure messages")
+
+    p = sub.add_parser("grade", help="grade a folder of submissions")
+    p.add_argument("assignment")
+    p.add_argument(
+        "--submissions",
+        type=Path,
+        required=True,
+        help="folder laid out as DIR/<student>/<assignment>/<notebook>.ipynb",
+    )
+    p.add_argument("--out", type=Path, required=True, help="where grades.csv and feedback go")
+    p.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        help="parallel grading processes (default: number of cores)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=DEFAULT_CELL_TIMEOUT,
+        help=f"seconds one cell may run (default {DEFAULT_CELL_TIMEOUT:g})",
+    )
+    p.add_argument(
+        "--memory",
+        type=_positive_int,
+        default=DEFAULT_MEMORY_MB,
+        help=f"memory limit per submission in MB (default {DEFAULT_MEMORY_MB})",
+    )
+    p.add_argument("--scheduler", help="address of a Dask scheduler (not available yet)")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of the randomized hidden tests (default: chosen at random)",
+    )
+    p.add_argument("--force", action="store_true", help="grade students that already have results")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "release":
+            for path in release(args.assignment, args.out):
+                print(f"wrote {path}")
+            return 0
+        if args.command == "check":
+            return check_module.main(args.notebook, verbose=args.verbose)
+        if args.command == "grade":
+            if args.scheduler:
+                print(
+                    "error: --scheduler is not supported yet; grade with local --workers",
+                    file=sys.stderr,
+                )
+                return 2
+            results = grade_assignment(
+                args.assignment,
+                args.submissions,
+                args.out,
+                workers=args.workers,
+                seed=args.seed,
+                cell_timeout=args.timeout,
+                memory_mb=args.memory,
+                force=args.force,
+                progress=print_progress,
+            )
+            failed = sum(r.status != "ok" for r in results)
+            print(
+                f"graded {len(results)} submission(s), {failed} with problems: "
+                f"{args.out / 'grades.csv'}"
+            )
+            return 0
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,265 @@
+"""Run a list of notebook cells in a fresh Python process and collect one outcome per cell.
+
+Used by both ``check`` (a learner's notebook as it is) and ``grade`` (the instructor's cells with
+the learner's solutions spliced in). The child (:mod:`autograder.runner`) runs in its own process
+group and working folder, with a memory limit, one thread per numeric library, and its output
+capped. When a cell hangs or the process dies, the parent kills the whole group, records that
+cell as ``timeout`` or ``crashed``, and starts a fresh process that replays the other cells, so
+one broken part does not cost the parts after it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+OUTPUT_CAP_BYTES = 200_000
+KILL_GRACE_SECONDS = 5.0
+
+
+@dataclass
+class CellOutcome:
+    """What happened to one cell. ``status``: ok, error, timeout, crashed or not-run."""
+
+    index: int
+    status: str = "not-run"
+    ename: str = ""
+    evalue: str = ""
+    seconds: float = 0.0
+
+    @property
+    def message(self) -> str:
+        """One readable sentence about a failed cell."""
+        if self.status == "ok":
+            return ""
+        if self.status == "timeout":
+            return "ran past its time limit and was stopped (an infinite loop, or far too slow?)"
+        if self.status == "crashed":
+            return f"stopped the Python process ({self.evalue})"
+        if self.status == "not-run":
+            return f"was not run ({self.evalue or 'the time budget for the notebook ran out'})"
+        if self.ename == "NotImplementedError" and not self.evalue:
+            return (
+                "NotImplementedError: not written yet (replace `raise NotImplementedError()` "
+                "with your code)"
+            )
+        return f"{self.ename}: {self.evalue}" if self.evalue else self.ename
+
+
+@dataclass
+class RunResult:
+    outcomes: dict[int, CellOutcome]
+    output: str = ""
+    restarts: int = 0
+    seconds: float = 0.0
+    budget_exhausted: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def _limits(memory_mb: int | None):
+    def apply() -> None:
+        if memory_mb:
+            limit = memory_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    return apply
+
+
+def _child_env(extra: dict[str, str] | None) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key
+        in (
+            "PATH",
+            "HOME",
+            "LANG",
+            "LC_ALL",
+            "TMPDIR",
+            "NUMBA_CACHE_DIR",
+            "PYTHONPATH",
+            "VIRTUAL_ENV",
+        )
+    }
+    env.update(
+        {
+            "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "NUMBA_NUM_THREADS": "1",
+            "MPLBACKEND": "Agg",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONHASHSEED": "0",
+            "TQDM_DISABLE": "1",
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.wait()
+
+
+class _CappedReader(threading.Thread):
+    """Drains a pipe, keeping at most ``cap`` bytes so a flood of prints cannot exhaust memory."""
+
+    def __init__(self, stream, cap: int) -> None:
+        super().__init__(daemon=True)
+        self.stream, self.cap, self.chunks, self.size, self.dropped = stream, cap, [], 0, 0
+
+    def run(self) -> None:
+        while chunk := self.stream.read1(65536):
+            if self.size < self.cap:
+                keep = chunk[: self.cap - self.size]
+                self.chunks.append(keep)
+                self.size += len(keep)
+                self.dropped += len(chunk) - len(keep)
+            else:
+                self.dropped += len(chunk)
+
+    def text(self) -> str:
+        text = b"".join(self.chunks).decode("utf-8", "replace")
+        if self.dropped:
+            text += f"\n[... {self.dropped} more bytes of output were dropped]\n"
+        return text
+
+
+def _run_once(cells, workdir, cell_timeout, deadline, memory_mb, env):
+    """Run ``cells`` in one child; return (reported outcomes, index that hung/crashed, output)."""
+    read_fd, write_fd = os.pipe()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "autograder.runner", str(write_fd)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=workdir,
+        env=env,
+        pass_fds=(write_fd,),
+        start_new_session=True,
+        preexec_fn=_limits(memory_mb),
+    )
+    os.close(write_fd)
+    reader = _CappedReader(process.stdout, OUTPUT_CAP_BYTES)
+    reader.start()
+    job = {"cells": [{"index": i, "source": s} for i, s in cells], "timeout": cell_timeout}
+    try:
+        process.stdin.write(json.dumps(job).encode())
+        process.stdin.close()
+    except BrokenPipeError:
+        pass
+    reported: dict[int, CellOutcome] = {}
+    pending = [i for i, _ in cells]
+    buffer = b""
+    failed_at: tuple[int, str, str] | None = None  # (index, status, why)
+    cell_started = time.monotonic()
+    with os.fdopen(read_fd, "rb", buffering=0) as report:
+        while pending:
+            now = time.monotonic()
+            hard_cell_deadline = cell_started + cell_timeout + KILL_GRACE_SECONDS
+            wait = min(hard_cell_deadline, deadline) - now
+            if wait <= 0:
+                why = (
+                    "time limit for one cell" if now < deadline else "time budget for the notebook"
+                )
+                failed_at = (pending[0], "timeout", why)
+                break
+            ready, _, _ = select.select([report], [], [], wait)
+            if not ready:
+                continue
+            chunk = report.read(65536)
+            if not chunk:  # the child died
+                process.wait()
+                code = process.returncode
+                if code is not None and code < 0:
+                    sig = signal.Signals(-code).name
+                    why = f"killed by {sig}" + (
+                        ", probably for using too much memory"
+                        if sig in ("SIGKILL", "SIGSEGV", "SIGABRT")
+                        else ""
+                    )
+                else:
+                    why = f"the process exited with code {code}"
+                failed_at = (pending[0], "crashed", why)
+                break
+            buffer += chunk
+            while b"\n" in buffer:
+                line, buffer = buffer.split(b"\n", 1)
+                data = json.loads(line)
+                outcome = CellOutcome(
+                    data["index"],
+                    data["status"],
+                    data.get("ename", ""),
+                    data.get("evalue", ""),
+                    data.get("seconds", 0.0),
+                )
+                reported[outcome.index] = outcome
+                if outcome.index in pending:
+                    pending.remove(outcome.index)
+                cell_started = time.monotonic()
+    _kill_group(process)
+    reader.join(timeout=2)
+    return reported, failed_at, reader.text()
+
+
+def run_cells(
+    cells: list[tuple[int, str]],
+    workdir: Path,
+    *,
+    cell_timeout: float = 60.0,
+    total_timeout: float = 600.0,
+    memory_mb: int | None = 4096,
+    env: dict[str, str] | None = None,
+) -> RunResult:
+    """Run ``cells`` (pairs of notebook index and source) in order in a fresh Python process.
+
+    A cell that hangs past ``cell_timeout`` or kills the process is recorded as ``timeout`` or
+    ``crashed``; the remaining cells are then replayed, without it, in a new process. Cells not
+    reached before ``total_timeout`` are ``not-run``.
+    """
+    start = time.monotonic()
+    deadline = start + total_timeout
+    child_env = _child_env(env)
+    outcomes = {i: CellOutcome(i) for i, _ in cells}
+    skipped: set[int] = set()
+    outputs: list[str] = []
+    result = RunResult(outcomes)
+    while True:
+        todo = [(i, s) for i, s in cells if i not in skipped]
+        reported, failed_at, output = _run_once(
+            todo, workdir, cell_timeout, deadline, memory_mb, child_env
+        )
+        outputs.append(output)
+        for index, outcome in reported.items():
+            if outcomes[index].status == "not-run":
+                outcomes[index] = outcome
+        if failed_at is None:
+            break
+        index, status, why = failed_at
+        if why == "time budget for the notebook":
+            result.budget_exhausted = True
+            outcomes[index] = CellOutcome(index, "timeout", evalue=why)
+            break
+        outcomes[index] = CellOutcome(index, status, evalue=why)
+        skipped.add(index)
+        result.restarts += 1
+        result.notes.append(
+            f"cell {index} {status} ({why}); the other cells were run again in a fresh process"
+        )
+    result.output = "".join(outputs)
+    result.seconds = time.monotonic() - start
+    return result

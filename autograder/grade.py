@@ -1,0 +1,434 @@
+"""``grade``: score every submission of an assignment and write ``grades.csv`` and feedback.
+
+Layout read: ``SUBMISSIONS/<student>/<assignment>/<notebook>.ipynb`` (nbgrader's). For each
+student the grader builds the notebook it runs from the instructor's *source*: every cell comes
+from the source (with its hidden tests) except the solution cells, which come from the learner's
+notebook, matched by ``grade_id``. Tests and points therefore always come from the instructor;
+a learner who edits or deletes a test cell changes nothing but gets the change flagged.
+
+Written to ``OUT``:
+- ``OUT/<student>/result.json``: score, status and one entry per graded part (written atomically
+  as each student finishes, so an interrupted run keeps what it graded; a rerun skips students
+  that have one unless ``force``);
+- ``OUT/<student>/feedback.html``: public-test messages and hidden-test outcomes with hints,
+  never hidden-test code or expected values;
+- ``OUT/grades.csv``: ``student_id,assignment,score,max_score,status,reason,seed,seconds``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as futures
+import csv
+import difflib
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from nbformat import NotebookNode
+
+from .checks import SEED_VARIABLE
+from .execute import run_cells
+from .feedback import write_feedback
+from .notebooks import (
+    NotebookError,
+    grade_id,
+    has_hidden_tests,
+    hint_of,
+    is_solution_cell,
+    is_test_cell,
+    nbgrader_meta,
+    points,
+    read_notebook,
+    source_notebooks,
+)
+from .release import student_version
+
+CSV_COLUMNS = [
+    "student_id",
+    "assignment",
+    "score",
+    "max_score",
+    "status",
+    "reason",
+    "seed",
+    "seconds",
+]
+DEFAULT_CELL_TIMEOUT = 60.0
+DEFAULT_MEMORY_MB = 4096
+
+
+@dataclass
+class PartResult:
+    notebook: str
+    grade_id: str
+    points: float
+    earned: float
+    hidden: bool
+    status: str  # passed, failed, timeout, crashed, not-run
+    message: str  # shown to the learner (never hidden-test details)
+    hint: str = ""
+
+
+@dataclass
+class StudentResult:
+    student_id: str
+    assignment: str
+    score: float = 0.0
+    max_score: float = 0.0
+    status: str = "ok"
+    reason: str = ""
+    seed: int = 0
+    seconds: float = 0.0
+    parts: list[PartResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> StudentResult:
+        parts = [PartResult(**p) for p in data.pop("parts", [])]
+        return cls(**data, parts=parts)
+
+
+@dataclass(frozen=True)
+class GradingOptions:
+    seed: int
+    cell_timeout: float = DEFAULT_CELL_TIMEOUT
+    total_timeout: float | None = None  # default: 10 cell timeouts, at least 5 minutes
+    memory_mb: int = DEFAULT_MEMORY_MB
+
+    @property
+    def budget(self) -> float:
+        return self.total_timeout or max(300.0, 10 * self.cell_timeout)
+
+
+def _normalise(source: str) -> str:
+    return "\n".join(line.rstrip() for line in source.strip().splitlines())
+
+
+def _find_submission(folder: Path, expected: str) -> tuple[Path | None, str]:
+    """The learner's notebook for ``expected`` in ``folder``, tolerating a misnamed single file."""
+    exact = folder / expected
+    if exact.is_file():
+        return exact, ""
+    candidates = sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
+    if not candidates:
+        found = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+        listing = f" (found: {', '.join(found[:5])})" if found else " (the folder is empty)"
+        return None, f"no notebook {expected} in {folder.name}/{listing}"
+    close = difflib.get_close_matches(expected, [p.name for p in candidates], n=1, cutoff=0.3)
+    if len(candidates) == 1 or close:
+        chosen = folder / close[0] if close else candidates[0]
+        return chosen, f"graded {chosen.name} as {expected} (rename it to {expected} next time)"
+    names = ", ".join(p.name for p in candidates[:5])
+    return None, f"no notebook {expected}; found {names} and could not tell which one to grade"
+
+
+def splice(
+    source: NotebookNode, submitted: NotebookNode
+) -> tuple[list[tuple[int, str]], list[str]]:
+    """The cells to run: the source's cells with the learner's solution cells put in.
+
+    Returns the (index, source) pairs of the code cells and the list of tampering notes.
+    """
+    released = {grade_id(c): c for c in student_version(source).cells if grade_id(c)}
+    original = {grade_id(c): c for c in source.cells if grade_id(c)}
+    theirs: dict[str, NotebookNode] = {}
+    notes = []
+    for cell in submitted.cells:
+        gid = grade_id(cell)
+        if gid is None:
+            continue
+        if gid in theirs:
+            notes.append(f"grade id {gid!r} appears more than once; the first cell was used")
+            continue
+        theirs[gid] = cell
+    for gid, cell in released.items():
+        mine = theirs.get(gid)
+        meta = nbgrader_meta(cell)
+        if mine is None:
+            if is_solution_cell(cell) or meta.get("locked") or meta.get("grade"):
+                notes.append(f"cell {gid!r} was deleted; the instructor's version was used")
+            continue
+        if mine.get("cell_type") != cell.cell_type:
+            notes.append(
+                f"cell {gid!r} changed type from {cell.cell_type} to {mine.get('cell_type')}"
+            )
+        theirs_text = _normalise(mine.get("source", ""))
+        if meta.get("locked") and theirs_text not in (
+            _normalise(cell.source),
+            _normalise(original[gid].source),
+        ):
+            notes.append(f"locked cell {gid!r} was edited; the instructor's version was used")
+        their_meta = nbgrader_meta(mine)
+        if meta.get("grade") and their_meta.get("points") != meta.get("points"):
+            notes.append(f"the points of {gid!r} were changed; the instructor's points were used")
+    extra = sum(1 for c in submitted.cells if c.get("cell_type") == "code" and grade_id(c) is None)
+    if extra:
+        notes.append(f"{extra} code cell(s) you added were not run: only solution cells are graded")
+    cells = []
+    for index, cell in enumerate(source.cells):
+        if cell.cell_type != "code":
+            continue
+        text = cell.source
+        gid = grade_id(cell)
+        if is_solution_cell(cell) and gid is not None:
+            mine = theirs.get(gid)
+            if mine is not None and mine.get("cell_type") == "code":
+                text = mine.get("source", "")
+            else:
+                text = released[gid].source
+        cells.append((index, text))
+    return cells, notes
+
+
+def _grade_notebook(
+    source_path: Path, submitted: NotebookNode, scratch: Path, options: GradingOptions
+) -> tuple[list[PartResult], list[str], str]:
+    source = read_notebook(source_path)
+    cells, notes = splice(source, submitted)
+    run = run_cells(
+        cells,
+        scratch,
+        cell_timeout=options.cell_timeout,
+        total_timeout=options.budget,
+        memory_mb=options.memory_mb,
+        env={SEED_VARIABLE: str(options.seed)},
+    )
+    parts = []
+    worst = ""
+    for index, cell in enumerate(source.cells):
+        if not is_test_cell(cell):
+            continue
+        gid, worth = grade_id(cell) or f"cell-{index}", points(cell)
+        hidden = has_hidden_tests(cell)
+        outcome = run.outcomes.get(index)
+        status = (
+            "passed"
+            if outcome and outcome.status == "ok"
+            else ("failed" if outcome is None or outcome.status == "error" else outcome.status)
+        )
+        if hidden:
+            message = (
+                ""
+                if status == "passed"
+                else {
+                    "failed": "the hidden tests failed",
+                    "timeout": "the hidden tests ran past the time limit",
+                    "crashed": "the Python process crashed during the hidden tests",
+                }.get(status, "the hidden tests were not run")
+            )
+        else:
+            message = outcome.message if outcome else ""
+        parts.append(
+            PartResult(
+                source_path.name,
+                gid,
+                worth,
+                worth if status == "passed" else 0.0,
+                hidden,
+                status,
+                message,
+                hint_of(cell) if hidden else "",
+            )
+        )
+    for index, cell in enumerate(source.cells):
+        outcome = run.outcomes.get(index)
+        if is_solution_cell(cell) and outcome is not None and outcome.status != "ok":
+            notes.append(f"your cell {grade_id(cell)!r} failed: {outcome.message.splitlines()[0]}")
+    for outcome in run.outcomes.values():
+        if outcome.status in ("timeout", "crashed"):
+            if "memory" in outcome.evalue:
+                worst = "memory"
+            elif not worst:
+                worst = outcome.status
+    if run.budget_exhausted:
+        worst = "timeout"
+    return parts, notes + run.notes, worst
+
+
+def grade_student(
+    student_dir: Path, assignment: str, sources: list[Path], options: GradingOptions
+) -> StudentResult:
+    """Grade one learner's folder; never raises for anything the learner did."""
+    start = time.monotonic()
+    result = StudentResult(student_dir.name, assignment, seed=options.seed)
+    for source_path in sources:
+        source = read_notebook(source_path)
+        result.max_score += sum(points(c) for c in source.cells if is_test_cell(c))
+    folder = student_dir / assignment
+    statuses = []
+    reasons = []
+    for source_path in sources:
+        found, note = _find_submission(folder, source_path.name)
+        if found is None:
+            statuses.append("missing")
+            reasons.append(
+                note if folder.is_dir() else f"no folder {assignment}/ in the submission"
+            )
+            continue
+        if note:
+            result.notes.append(note)
+            reasons.append(note)
+        try:
+            submitted = read_notebook(found)
+        except NotebookError as error:
+            statuses.append("invalid-notebook")
+            reasons.append(str(error))
+            continue
+        with tempfile.TemporaryDirectory(prefix="autograder-") as scratch:
+            parts, notes, worst = _grade_notebook(source_path, submitted, Path(scratch), options)
+        result.parts.extend(parts)
+        result.notes.extend(notes)
+        if worst:
+            statuses.append(worst)
+            failed = [p for p in parts if p.status in ("timeout", "crashed", "not-run")]
+            reasons.append(
+                f"{worst} in {failed[0].grade_id}: {failed[0].message}" if failed else worst
+            )
+        elif any(
+            "edited" in n or "deleted" in n or "changed" in n or "more than once" in n
+            for n in notes
+        ):
+            statuses.append("tampered")
+            reasons.append("; ".join(n for n in notes if "added" not in n))
+    result.score = sum(p.earned for p in result.parts)
+    for status in ("invalid-notebook", "missing", "crashed", "memory", "timeout", "tampered"):
+        if status in statuses:
+            result.status = status
+            break
+    result.reason = "; ".join(reasons)[:500]
+    result.seconds = round(time.monotonic() - start, 2)
+    return result
+
+
+def _write_json_atomic(data: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _safe_csv_text(text: str) -> str:
+    """Neutralise spreadsheet formulas in free text (a folder named '=cmd|...')."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def write_grades_csv(results: list[StudentResult], path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        for r in sorted(results, key=lambda r: r.student_id):
+            writer.writerow(
+                [
+                    _safe_csv_text(r.student_id),
+                    r.assignment,
+                    f"{r.score:g}",
+                    f"{r.max_score:g}",
+                    r.status,
+                    _safe_csv_text(r.reason),
+                    r.seed,
+                    f"{r.seconds:.2f}",
+                ]
+            )
+    tmp.replace(path)
+
+
+def _student_out(out: Path, student_id: str) -> Path:
+    return out / student_id
+
+
+def grade_assignment(
+    assignment: str,
+    submissions: Path,
+    out: Path,
+    *,
+    workers: int | None = None,
+    seed: int | None = None,
+    cell_timeout: float = DEFAULT_CELL_TIMEOUT,
+    memory_mb: int = DEFAULT_MEMORY_MB,
+    force: bool = False,
+    progress=None,
+) -> list[StudentResult]:
+    """Grade every ``submissions/<student>/`` folder and write ``out/grades.csv``."""
+    sources = source_notebooks(assignment)
+    if not submissions.is_dir():
+        raise ValueError(
+            f"--submissions {submissions} is not a folder; expected "
+            f"SUBMISSIONS/<student>/{assignment}/<notebook>.ipynb"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    if out.resolve() == submissions.resolve() or submissions.resolve() in out.resolve().parents:
+        raise ValueError(f"--out {out} must not be inside --submissions {submissions}")
+    options = GradingOptions(
+        seed=seed if seed is not None else random.SystemRandom().randrange(1, 2**31),
+        cell_timeout=cell_timeout,
+        memory_mb=memory_mb,
+    )
+    students = sorted(p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith("."))
+    results: dict[str, StudentResult] = {}
+    todo = []
+    for student in students:
+        saved = _student_out(out, student.name) / "result.json"
+        if saved.exists() and not force:
+            try:
+                result = StudentResult.from_json(json.loads(saved.read_text(encoding="utf-8")))
+                if result.assignment == assignment:
+                    results[student.name] = result
+                    continue
+            except (ValueError, TypeError, KeyError):
+                pass  # a damaged result is graded again
+        todo.append(student)
+
+    def finish(result: StudentResult) -> None:
+        target = _student_out(out, result.student_id)
+        _write_json_atomic(result.to_json(), target / "result.json")
+        write_feedback(result, target / "feedback.html")
+        results[result.student_id] = result
+        if progress:
+            progress(result, len(results), len(students))
+
+    workers = max(1, workers or os.cpu_count() or 1)
+    if workers == 1 or len(todo) <= 1:
+        for student in todo:
+            finish(_grade_safely(student, assignment, sources, options))
+    else:
+        with futures.ProcessPoolExecutor(max_workers=workers) as pool:
+            jobs = {pool.submit(_grade_safely, s, assignment, sources, options): s for s in todo}
+            for job in futures.as_completed(jobs):
+                finish(job.result())
+    ordered = [results[s.name] for s in students if s.name in results]
+    write_grades_csv(ordered, out / "grades.csv")
+    return ordered
+
+
+def _grade_safely(
+    student: Path, assignment: str, sources: list[Path], options: GradingOptions
+) -> StudentResult:
+    """:func:`grade_student`, turning an unexpected grader error into a row instead of a stop."""
+    try:
+        return grade_student(student, assignment, sources, options)
+    except Exception as error:  # a bug in the grader must not cost the other students
+        return StudentResult(
+            student.name,
+            assignment,
+            status="grader-error",
+            reason=f"{type(error).__name__}: {error}"[:500],
+            seed=options.seed,
+        )
+
+
+def print_progress(result: StudentResult, done: int, total: int) -> None:
+    mark = "ok" if result.status == "ok" else result.status
+    print(
+        f"[{done}/{total}] {result.student_id}: {result.score:g}/{result.max_score:g} {mark}",
+        file=sys.stderr,
+        flush=True,
+    )
