@@ -1,0 +1,48 @@
+"""Helpers for tests that build submissions: load a source notebook and edit cells by grade id."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "solutions"
+ASSIGNMENTS = sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def source_path(assignment: str) -> Path:
+    return sorted((SOLUTIONS / assignment).glob("*.ipynb"))[0]
+
+
+def cell_source(cell: dict) -> str:
+    source = cell["source"]
+    return "".join(source) if isinstance(source, list) else source
+
+
+def edit_cell(nb: dict, grade_id: str, change: Callable[[str], str]) -> dict:
+    """A copy of ``nb`` with the source of cell ``grade_id`` replaced by ``change(source)``."""
+    nb = copy.deepcopy(nb)
+    for cell in nb["cells"]:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id:
+            before = cell_source(cell)
+            cell["source"] = change(before)
+            assert cell["source"] != before, f"edit of {grade_id} changed nothing"
+            return nb
+    raise KeyError(grade_id)
+
+
+def save(nb: dict | str | bytes, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(nb, bytes):
+        path.write_bytes(nb)
+    elif isinstance(nb, str):
+        path.write_text(nb, encoding="utf-8")
+    else:
+        path.write_text(json.dumps(nb), encoding="utf-8")
+    return path
