@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 book: $(STAMP)
-	$(BIN)/jupyter-book build --warningiserror --keep-going .
+	$(BIN)/jupyter-book build --builder html --warningiserror --keep-going --all .
 
 test: $(STAMP)
 	$(BIN)/python -m ruff check .
