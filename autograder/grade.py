@@ -21,6 +21,7 @@ import concurrent.futures as futures
 import csv
 import difflib
 import json
+import multiprocessing
 import os
 import random
 import sys
@@ -400,7 +401,10 @@ def grade_assignment(
         for student in todo:
             finish(_grade_safely(student, assignment, sources, options))
     else:
-        with futures.ProcessPoolExecutor(max_workers=workers) as pool:
+        # forkserver, not fork: a parent that already ran numba's OpenMP kernels (a test
+        # suite, a notebook) cannot fork safely.
+        context = multiprocessing.get_context("forkserver")
+        with futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             jobs = {pool.submit(_grade_safely, s, assignment, sources, options): s for s in todo}
             for job in futures.as_completed(jobs):
                 finish(job.result())
