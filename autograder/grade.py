@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import concurrent.futures as futures
 import csv
+import dataclasses
 import difflib
 import json
 import multiprocessing
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -32,9 +34,10 @@ from pathlib import Path
 
 from nbformat import NotebookNode
 
-from .checks import SEED_VARIABLE
+from .checks import MODE_VARIABLE, RECORD_VARIABLE, SEED_VARIABLE
 from .execute import run_cells
 from .feedback import write_feedback
+from .judge import judge_records, read_records
 from .notebooks import (
     NotebookError,
     grade_id,
@@ -100,6 +103,7 @@ class StudentResult:
 @dataclass(frozen=True)
 class GradingOptions:
     seed: int
+    expectations: dict[str, str] = field(default_factory=dict)  # notebook name -> records
     cell_timeout: float = DEFAULT_CELL_TIMEOUT
     total_timeout: float | None = None  # default: 10 cell timeouts, at least 5 minutes
     memory_mb: int = DEFAULT_MEMORY_MB
@@ -189,18 +193,68 @@ def splice(
     return cells, notes
 
 
+def prepare_expectations(
+    source_path: Path, seed: int, folder: Path, options: GradingOptions
+) -> Path:
+    """Record what every check of ``source_path`` expects, running only the instructor's code.
+
+    Runs the source notebook (solutions and hidden tests) with ``AUTOGRADER_MODE=expect`` in a
+    fresh process in which no learner code ever runs. Raises ``ValueError`` when a test cell
+    fails or makes no check: the grader could not judge it.
+    """
+    source = read_notebook(source_path)
+    records = folder / source_path.stem
+    if records.exists():
+        shutil.rmtree(records)
+    records.mkdir(parents=True)
+    cells = [(i, c.source) for i, c in enumerate(source.cells) if c.cell_type == "code"]
+    with tempfile.TemporaryDirectory(prefix="autograder-expect-") as scratch:
+        run = run_cells(
+            cells,
+            Path(scratch),
+            cell_timeout=max(options.cell_timeout, 300),
+            total_timeout=3600,
+            memory_mb=None,
+            env={SEED_VARIABLE: str(seed), MODE_VARIABLE: "expect", RECORD_VARIABLE: str(records)},
+        )
+    for index, cell in enumerate(source.cells):
+        if not is_test_cell(cell):
+            continue
+        outcome = run.outcomes[index]
+        if outcome.status != "ok":
+            raise ValueError(
+                f"{source_path.name}: test cell {grade_id(cell)!r} fails with the "
+                f"instructor's solution: {outcome.message}"
+            )
+        if not read_records(records / str(index), trusted=True, limit=1):
+            raise ValueError(
+                f"{source_path.name}: test cell {grade_id(cell)!r} makes no check; "
+                "compare through autograder.checks so the grader can judge it"
+            )
+    return records
+
+
 def _grade_notebook(
     source_path: Path, submitted: NotebookNode, scratch: Path, options: GradingOptions
 ) -> tuple[list[PartResult], list[str], str]:
     source = read_notebook(source_path)
     cells, notes = splice(source, submitted)
+    answers = scratch / ".answers"
+    expectations = Path(options.expectations[source_path.name])
     run = run_cells(
         cells,
         scratch,
         cell_timeout=options.cell_timeout,
         total_timeout=options.budget,
         memory_mb=options.memory_mb,
-        env={SEED_VARIABLE: str(options.seed)},
+        env={
+            SEED_VARIABLE: str(options.seed),
+            MODE_VARIABLE: "answer",
+            RECORD_VARIABLE: str(answers),
+        },
+    )
+    solution_text = "\n\n".join(
+        text for index, text in cells if is_solution_cell(source.cells[index])
     )
     parts = []
     worst = ""
@@ -215,6 +269,13 @@ def _grade_notebook(
             if outcome and outcome.status == "ok"
             else ("failed" if outcome is None or outcome.status == "error" else outcome.status)
         )
+        judged = ""
+        if status == "passed":
+            expected = read_records(expectations / str(index), trusted=True)
+            given = read_records(answers / str(index), trusted=False, limit=len(expected))
+            judged = judge_records(expected, given, solution_text) or ""
+            if judged:
+                status = "failed"
         if hidden:
             message = (
                 ""
@@ -226,7 +287,7 @@ def _grade_notebook(
                 }.get(status, "the hidden tests were not run")
             )
         else:
-            message = outcome.message if outcome else ""
+            message = judged or (outcome.message if outcome and status != "passed" else "")
         parts.append(
             PartResult(
                 source_path.name,
@@ -368,11 +429,8 @@ def grade_assignment(
     out.mkdir(parents=True, exist_ok=True)
     if out.resolve() == submissions.resolve() or submissions.resolve() in out.resolve().parents:
         raise ValueError(f"--out {out} must not be inside --submissions {submissions}")
-    options = GradingOptions(
-        seed=seed if seed is not None else random.SystemRandom().randrange(1, 2**31),
-        cell_timeout=cell_timeout,
-        memory_mb=memory_mb,
-    )
+    seed = seed if seed is not None else random.SystemRandom().randrange(1, 2**31)
+    options = GradingOptions(seed=seed, cell_timeout=cell_timeout, memory_mb=memory_mb)
     students = sorted(p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith("."))
     results: dict[str, StudentResult] = {}
     todo = []
@@ -387,6 +445,16 @@ def grade_assignment(
             except (ValueError, TypeError, KeyError):
                 pass  # a damaged result is graded again
         todo.append(student)
+
+    if todo:
+        expectation_dir = out / ".expectations" / str(seed)
+        options = dataclasses.replace(
+            options,
+            expectations={
+                path.name: str(prepare_expectations(path, seed, expectation_dir, options))
+                for path in sources
+            },
+        )
 
     def finish(result: StudentResult) -> None:
         target = _student_out(out, result.student_id)

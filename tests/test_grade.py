@@ -75,6 +75,21 @@ def conv1d_class() -> dict[str, object]:
                 "    return np.array([x[i:i + k] for i in range(0, o * stride, stride)])",
             ),
         ),
+        "silences-checks": edit_cell(
+            edit_cell(src, loop, lambda s: s.replace("i * stride + j", "i + j")),
+            "output-length-solution",
+            lambda s: (
+                "import autograder.checks as c\n"
+                "c.check_array = c.check_value = lambda *args, **kwargs: None\n" + s
+            ),
+        ),
+        "fakes-success-output": edit_cell(
+            edit_cell(src, loop, lambda s: s.replace("i * stride + j", "i + j")),
+            "output-length-solution",
+            lambda s: (
+                "import builtins\nbuiltins.AssertionError = type('Nope', (Exception,), {})\n" + s
+            ),
+        ),
         "no-folder": None,
     }
 
@@ -95,13 +110,10 @@ EXPECTED = {
     "asks-input": (8, "ok"),  # output_length undefined: the loop version needs it
     "floods-output": (15, "ok"),
     "edits-test": (10, "tampered"),  # the instructor's test runs and still fails the wrong loop
-    "fakes-checker": (10, "ok"),
+    "fakes-checker": (10, "ok"),  # patches check_no_python_loops: the grader reads the source
+    "silences-checks": (0, "ok"),  # no answer is recorded, so nothing can be judged a pass
+    "fakes-success-output": (10, "ok"),
     "no-folder": (0, "missing"),
-}
-KNOWN_HOLES = {
-    # Tests still run in the learner's process, so patching autograder.checks there works.
-    # Issue 7 (expected values and checks in a separate process) closes this.
-    "fakes-checker": "the learner's process can patch the checks its hidden tests import",
 }
 
 
@@ -122,9 +134,7 @@ def graded(tmp_path_factory):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("student", sorted(EXPECTED))
-def test_each_submission_gets_the_grade_it_deserves(graded, student, request):
-    if student in KNOWN_HOLES:
-        request.applymarker(pytest.mark.xfail(reason=KNOWN_HOLES[student], strict=True))
+def test_each_submission_gets_the_grade_it_deserves(graded, student):
     results, _, _ = graded
     score, status = EXPECTED[student]
     result = results[student]
