@@ -103,8 +103,8 @@ def array_problem(
         where = tuple(int(i) for i in bad[0])
         return (
             "returned the wrong values",
-            f"first mismatch at index {where}: got {actual[where]!r}, expected "
-            f"{expected[where]!r} ({len(bad)} of {expected.size} entries differ)",
+            f"first mismatch at index {where}: got {actual[where].item()!r}, expected "
+            f"{expected[where].item()!r} ({len(bad)} of {expected.size} entries differ)",
         )
     return None
 
@@ -161,8 +161,8 @@ def loop_problem(source: str, name: str) -> str | None:
             line = node.lineno - functions[-1].lineno + 1
             return (
                 f"{name} uses a Python {kind} (line {line} of the function); this part asks for "
-                "a vectorized version: index with NumPy arrays (for example "
-                "np.arange(o)[:, None] * stride + np.arange(k)) instead of looping"
+                "a vectorized version: use NumPy indexing, broadcasting, reshapes and matrix "
+                "products instead of looping"
             )
     return None
 

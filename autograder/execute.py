@@ -22,6 +22,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import sandbox
+
 OUTPUT_CAP_BYTES = 200_000
 KILL_GRACE_SECONDS = 5.0
 
@@ -139,11 +141,32 @@ class _CappedReader(threading.Thread):
         return text
 
 
-def _run_once(cells, workdir, cell_timeout, deadline, memory_mb, env):
+@dataclass(frozen=True)
+class Isolation:
+    """Run the cells isolated (see :mod:`autograder.sandbox`): hide ``hide``, run as ``uid``."""
+
+    hide: tuple[Path, ...]
+    uid: int
+    max_processes: int = 64
+
+
+def _run_once(cells, workdir, cell_timeout, deadline, memory_mb, env, isolation=None):
     """Run ``cells`` in one child; return (reported outcomes, index that hung/crashed, output)."""
     read_fd, write_fd = os.pipe()
+    command = [sys.executable, "-m", "autograder.runner", str(write_fd)]
+    preexec = _limits(memory_mb)
+    if isolation is not None:
+        command = sandbox.wrap(
+            command,
+            scratch=Path(workdir),
+            hide=list(isolation.hide),
+            uid=isolation.uid,
+            memory_mb=memory_mb,
+            max_processes=isolation.max_processes,
+        )
+        preexec = None  # the launcher sets every limit itself
     process = subprocess.Popen(
-        [sys.executable, "-m", "autograder.runner", str(write_fd)],
+        command,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -151,7 +174,7 @@ def _run_once(cells, workdir, cell_timeout, deadline, memory_mb, env):
         env=env,
         pass_fds=(write_fd,),
         start_new_session=True,
-        preexec_fn=_limits(memory_mb),
+        preexec_fn=preexec,
     )
     os.close(write_fd)
     reader = _CappedReader(process.stdout, OUTPUT_CAP_BYTES)
@@ -224,6 +247,7 @@ def run_cells(
     total_timeout: float = 600.0,
     memory_mb: int | None = 4096,
     env: dict[str, str] | None = None,
+    isolation: Isolation | None = None,
 ) -> RunResult:
     """Run ``cells`` (pairs of notebook index and source) in order in a fresh Python process.
 
@@ -234,6 +258,17 @@ def run_cells(
     start = time.monotonic()
     deadline = start + total_timeout
     child_env = _child_env(env)
+    if isolation is not None:
+        os.chown(workdir, isolation.uid, isolation.uid)
+        home = str(workdir)
+        child_env.update(
+            {
+                "HOME": home,
+                "MPLCONFIGDIR": f"{home}/.matplotlib",
+                "IPYTHONDIR": f"{home}/.ipython",
+                "TMPDIR": home,
+            }
+        )
     outcomes = {i: CellOutcome(i) for i, _ in cells}
     skipped: set[int] = set()
     outputs: list[str] = []
@@ -241,7 +276,7 @@ def run_cells(
     while True:
         todo = [(i, s) for i, s in cells if i not in skipped]
         reported, failed_at, output = _run_once(
-            todo, workdir, cell_timeout, deadline, memory_mb, child_env
+            todo, workdir, cell_timeout, deadline, memory_mb, child_env, isolation
         )
         outputs.append(output)
         for index, outcome in reported.items():

@@ -34,11 +34,14 @@ from pathlib import Path
 
 from nbformat import NotebookNode
 
+from . import sandbox
 from .checks import MODE_VARIABLE, RECORD_VARIABLE, SEED_VARIABLE
-from .execute import run_cells
+from .execute import Isolation, run_cells
 from .feedback import write_feedback
 from .judge import judge_records, read_records
 from .notebooks import (
+    REPO_ROOT,
+    SOLUTIONS_DIR,
     NotebookError,
     grade_id,
     has_hidden_tests,
@@ -104,6 +107,8 @@ class StudentResult:
 class GradingOptions:
     seed: int
     expectations: dict[str, str] = field(default_factory=dict)  # notebook name -> records
+    numba_cache: str = ""  # kernels compiled by the expectation run, copied for each learner
+    hide: tuple[str, ...] = ()  # folders a learner's process must not see (when isolated)
     cell_timeout: float = DEFAULT_CELL_TIMEOUT
     total_timeout: float | None = None  # default: 10 cell timeouts, at least 5 minutes
     memory_mb: int = DEFAULT_MEMORY_MB
@@ -114,7 +119,9 @@ class GradingOptions:
 
 
 def _normalise(source: str) -> str:
-    return "\n".join(line.rstrip() for line in source.strip().splitlines())
+    """Code lines without trailing blanks or comment-only lines (an edited hint is no tamper)."""
+    lines = (line.rstrip() for line in source.strip().splitlines())
+    return "\n".join(line for line in lines if line and not line.lstrip().startswith("#"))
 
 
 def _find_submission(folder: Path, expected: str) -> tuple[Path | None, str]:
@@ -215,7 +222,12 @@ def prepare_expectations(
             cell_timeout=max(options.cell_timeout, 300),
             total_timeout=3600,
             memory_mb=None,
-            env={SEED_VARIABLE: str(seed), MODE_VARIABLE: "expect", RECORD_VARIABLE: str(records)},
+            env={
+                SEED_VARIABLE: str(seed),
+                MODE_VARIABLE: "expect",
+                RECORD_VARIABLE: str(records),
+                "NUMBA_CACHE_DIR": options.numba_cache or str(folder / "numba-cache"),
+            },
         )
     for index, cell in enumerate(source.cells):
         if not is_test_cell(cell):
@@ -241,6 +253,16 @@ def _grade_notebook(
     cells, notes = splice(source, submitted)
     answers = scratch / ".answers"
     expectations = Path(options.expectations[source_path.name])
+    numba_cache = scratch / ".numba-cache"
+    if options.numba_cache and Path(options.numba_cache).is_dir():
+        shutil.copytree(options.numba_cache, numba_cache)
+    isolation = None
+    if sandbox.available():
+        isolation = Isolation(
+            hide=tuple(Path(p) for p in options.hide), uid=sandbox.sandbox_uid(os.getpid())
+        )
+        for path in [scratch, *scratch.rglob("*")]:
+            os.lchown(path, isolation.uid, isolation.uid)
     run = run_cells(
         cells,
         scratch,
@@ -251,8 +273,12 @@ def _grade_notebook(
             SEED_VARIABLE: str(options.seed),
             MODE_VARIABLE: "answer",
             RECORD_VARIABLE: str(answers),
+            "NUMBA_CACHE_DIR": str(numba_cache),
         },
+        isolation=isolation,
     )
+    if isolation is None:
+        notes.append("graded without isolation (the grader was not running as root on Linux)")
     solution_text = "\n\n".join(
         text for index, text in cells if is_solution_cell(source.cells[index])
     )
@@ -448,6 +474,14 @@ def grade_assignment(
 
     if todo:
         expectation_dir = out / ".expectations" / str(seed)
+        options = dataclasses.replace(
+            options,
+            numba_cache=str(expectation_dir / "numba-cache"),
+            hide=tuple(
+                str(p.resolve())
+                for p in (submissions, out, SOLUTIONS_DIR, REPO_ROOT / ".git", *sources)
+            ),
+        )
         options = dataclasses.replace(
             options,
             expectations={

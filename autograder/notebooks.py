@@ -104,12 +104,18 @@ class GradedPart:
 
 
 def hint_of(cell: NotebookNode) -> str:
-    """The text after ``# HINT:`` in a test cell, shown to learners when a hidden test fails."""
+    """The comment after ``# HINT:`` in a test cell (continued on following ``#`` lines), shown
+    to learners when a hidden test fails."""
+    hint: list[str] = []
     for line in cell.get("source", "").splitlines():
         stripped = line.strip()
-        if stripped.upper().startswith("# HINT:"):
-            return stripped[len("# HINT:") :].strip()
-    return ""
+        if not hint and stripped.upper().startswith("# HINT:"):
+            hint.append(stripped[len("# HINT:") :].strip())
+        elif hint and stripped.startswith("#") and not stripped.startswith("###"):
+            hint.append(stripped.lstrip("#").strip())
+        elif hint:
+            break
+    return " ".join(hint)
 
 
 def graded_parts(nb: NotebookNode) -> list[GradedPart]:

@@ -128,7 +128,7 @@ def graded(tmp_path_factory):
             continue
         save(nb, folder / "conv1d" / "conv1d.ipynb")
     out = base / "out"
-    results = grade_assignment("conv1d", submissions, out, workers=2, seed=12345, cell_timeout=3)
+    results = grade_assignment("conv1d", submissions, out, workers=2, seed=12345, cell_timeout=10)
     return {r.student_id: r for r in results}, out, submissions
 
 

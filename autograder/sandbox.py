@@ -1,0 +1,183 @@
+"""Isolating a learner's process while grading (Linux, grader running as root).
+
+``python -m autograder.sandbox SPEC_JSON -- COMMAND...`` is a small launcher that sets up the
+isolation and then replaces itself with ``COMMAND`` (the cell runner). It starts as root and:
+
+1. enters new mount, network, IPC and UTS namespaces: the process has no network at all
+   (not even loopback) and its mounts are its own;
+2. hides what a learner must never read behind empty read-only mounts: the instructor's
+   solutions and git history, the submissions folder (other students' work), the output folder
+   (grades, feedback, expected values), ``/tmp`` and ``/dev/shm`` (other students' scratch
+   folders), and home folders; the Python installation is mounted back read-only when it lives
+   in such a folder;
+3. mounts its own scratch folder back, writable, at the same path;
+4. sets resource limits (address space, processes, file size, no core dumps) and drops to an
+   unprivileged user id of its own (root ignores ``RLIMIT_NPROC``), with no supplementary groups.
+
+When the grader does not run as root on Linux, :func:`available` is False and submissions run
+without this isolation (still in their own process group with limits): the report says so.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import resource
+import sys
+from pathlib import Path
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWNET = 0x40000000
+MS_RDONLY = 0x1
+MS_NOSUID = 0x2
+MS_NODEV = 0x4
+MS_REMOUNT = 0x20
+MS_BIND = 0x1000
+MS_REC = 0x4000
+MS_PRIVATE = 0x40000
+O_PATH = 0o10000000
+FIRST_UID = 61000  # sandbox user ids: FIRST_UID + slot, never a real account
+
+
+def available() -> bool:
+    """True where the grader can isolate learners (Linux, running as root)."""
+    return sys.platform.startswith("linux") and os.geteuid() == 0
+
+
+def sandbox_uid(slot: int) -> int:
+    return FIRST_UID + slot % 4000
+
+
+def wrap(
+    command: list[str],
+    *,
+    scratch: Path,
+    hide: list[Path],
+    uid: int,
+    memory_mb: int | None,
+    max_processes: int = 64,
+    max_file_mb: int = 512,
+) -> list[str]:
+    """The launcher command line that runs ``command`` isolated in ``scratch``."""
+    project = Path(__file__).resolve().parent.parent
+    reveal = {sys.base_prefix, sys.prefix, os.path.realpath(sys.base_prefix), str(project)}
+    spec = {
+        "scratch": str(scratch),
+        "hide": [str(p) for p in hide],
+        "reveal": sorted(reveal),
+        "uid": uid,
+        "memory_mb": memory_mb,
+        "max_processes": max_processes,
+        "max_file_mb": max_file_mb,
+    }
+    return [sys.executable, "-m", "autograder.sandbox", json.dumps(spec), "--", *command]
+
+
+def _libc() -> ctypes.CDLL:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mount.argtypes = [
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_ulong,
+        ctypes.c_char_p,
+    ]
+    return libc
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"sandbox: {what}: {os.strerror(errno)}")
+
+
+def _mount(libc, source, target, fstype, flags, data=None) -> None:
+    _check(
+        libc.mount(
+            source and source.encode(),
+            str(target).encode(),
+            fstype and fstype.encode(),
+            flags,
+            data and data.encode(),
+        ),
+        f"mount {target}",
+    )
+
+
+def _hide(libc, path: Path) -> None:
+    """Cover ``path`` with an empty read-only tmpfs (a directory) or /dev/null (a file)."""
+    if path.is_dir():
+        _mount(libc, "tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY, "size=4k,mode=755")
+    elif path.exists():
+        _mount(libc, "/dev/null", path, None, MS_BIND)
+
+
+def _blocked_ancestors(path: Path) -> list[Path]:
+    """Ancestors of ``path`` that other users cannot traverse (e.g. a 0700 home folder)."""
+    blocked = []
+    for parent in reversed(path.parents):
+        try:
+            if not os.stat(parent).st_mode & 0o001:
+                blocked.append(parent)
+        except OSError:
+            break
+    return blocked
+
+
+def enter(spec: dict) -> None:
+    """Isolate this process as ``spec`` says (see the module docstring). Needs root."""
+    libc = _libc()
+    scratch = Path(spec["scratch"])
+    reveal = [Path(p) for p in spec["reveal"] if Path(p).is_dir()]
+    _check(libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
+    _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
+    # Handles on what gets covered and mounted back, taken in the new namespace (a bind mount
+    # from another namespace's mount is refused).
+    keep = {p: os.open(p, O_PATH | os.O_DIRECTORY) for p in [scratch, *reveal]}
+    covered = {Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"), Path("/root"), Path("/home")}
+    for path in reveal:
+        covered.update(_blocked_ancestors(path))
+    shared = {Path("/tmp"), Path("/var/tmp"), Path("/dev/shm")}  # private, writable copies
+    for path in sorted(covered, key=lambda p: len(p.parts)):
+        if path.is_dir():
+            mode = "1777" if path in shared else "755"
+            _mount(libc, "tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, f"size=64m,mode={mode}")
+    for path in reveal:  # the Python installation and the project, back and read-only
+        if any(path == c or c in path.parents for c in covered):
+            path.mkdir(parents=True, exist_ok=True)
+            _mount(libc, f"/proc/self/fd/{keep[path]}", path, None, MS_BIND | MS_REC)
+            _mount(libc, None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID)
+    for path in (Path(p) for p in spec["hide"]):
+        _hide(libc, path)
+    scratch.mkdir(parents=True, exist_ok=True)
+    _mount(libc, f"/proc/self/fd/{keep[scratch]}", scratch, None, MS_BIND)
+    for fd in keep.values():
+        os.close(fd)
+    if spec.get("memory_mb"):
+        limit = int(spec["memory_mb"]) * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    files = int(spec["max_file_mb"]) * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_FSIZE, (files, files))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    nproc = int(spec["max_processes"])
+    resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+    uid = int(spec["uid"])
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+    os.chdir(scratch)
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) < 3 or argv[1] != "--":
+        sys.exit("usage: python -m autograder.sandbox SPEC_JSON -- COMMAND...")
+    enter(json.loads(argv[0]))
+    command = argv[2:]
+    os.execv(command[0], command)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

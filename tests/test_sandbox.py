@@ -1,0 +1,102 @@
+"""Isolation of a learner's process while grading: what it must not see, reach or exhaust."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder import sandbox
+from autograder.execute import Isolation, run_cells
+from autograder.notebooks import REPO_ROOT, SOLUTIONS_DIR
+
+UID = sandbox.sandbox_uid(7)
+
+
+@pytest.fixture(scope="module")
+def isolated(tmp_path_factory):
+    assert sandbox.available(), "these tests need Linux and root, as CI has"
+    secret_dir = tmp_path_factory.mktemp("instructor")
+    (secret_dir / "grades.csv").write_text("alice,15\n")
+    scratch = tmp_path_factory.mktemp("scratch")
+    neighbour = tmp_path_factory.mktemp("other-student")
+    (neighbour / "answer.txt").write_text("42")
+    cells = {
+        "uid": f"import os\nassert os.getuid() == {UID} and os.getgid() == {UID}",
+        "solutions": f"open({str(SOLUTIONS_DIR / 'conv1d' / 'conv1d.ipynb')!r}).read()",
+        "solutions-listing": f"assert os.listdir({str(SOLUTIONS_DIR)!r}) == []",
+        "git": f"open({str(REPO_ROOT / '.git' / 'HEAD')!r}).read()",
+        "instructor": f"open({str(secret_dir / 'grades.csv')!r}).read()",
+        "neighbour": f"open({str(neighbour / 'answer.txt')!r}).read()",
+        "network": "import socket\nsocket.create_connection(('127.0.0.1', 22), timeout=1)",
+        "project-readonly": f"open({str(REPO_ROOT / 'README.md')!r}, 'a')",
+        "home": "open('/root/.bashrc').read()",
+        "own-scratch": "open('mine.txt', 'w').write('ok')\nassert open('mine.txt').read() == 'ok'",
+        "imports": "import numpy as np\nfrom autograder import reference as ref\n"
+        "assert ref.conv1d(np.ones((1, 1, 5)), np.ones((1, 1, 3))).shape == (1, 1, 3)",
+        "fork-bomb": "import subprocess\n"
+        "ps = [subprocess.Popen(['sleep', '30']) for _ in range(200)]",
+        "after": "x = 1",
+    }
+    names = list(cells)
+    result = run_cells(
+        list(enumerate(cells.values())),
+        scratch,
+        cell_timeout=20,
+        isolation=Isolation(
+            hide=(SOLUTIONS_DIR, REPO_ROOT / ".git", secret_dir), uid=UID, max_processes=32
+        ),
+    )
+    return {name: result.outcomes[i] for i, name in enumerate(names)}, scratch, result
+
+
+@pytest.mark.parametrize("name", ["uid", "solutions-listing", "own-scratch", "imports", "after"])
+def test_what_a_learner_may_do(isolated, name):
+    outcomes, _, result = isolated
+    assert outcomes[name].status == "ok", (outcomes[name], result.output[-2000:])
+
+
+@pytest.mark.parametrize(
+    "name, ename",
+    [
+        ("solutions", "FileNotFoundError"),
+        ("git", "FileNotFoundError"),
+        ("instructor", "FileNotFoundError"),
+        ("neighbour", "FileNotFoundError"),
+        ("home", "FileNotFoundError"),
+        ("network", "OSError"),
+        ("project-readonly", "PermissionError"),
+        ("fork-bomb", "BlockingIOError"),
+    ],
+)
+def test_what_a_learner_cannot_do(isolated, name, ename):
+    outcomes, _, _ = isolated
+    assert (outcomes[name].status, outcomes[name].ename) == ("error", ename), outcomes[name]
+
+
+def test_the_scratch_folder_belongs_to_the_sandbox_user(isolated):
+    _, scratch, _ = isolated
+    assert (scratch / "mine.txt").read_text() == "ok"
+    assert os.stat(scratch / "mine.txt").st_uid == UID
+
+
+def test_everything_the_learner_started_is_killed(isolated):
+    deadline = time.monotonic() + 10
+    while _alive_as(UID) and time.monotonic() < deadline:
+        time.sleep(0.2)  # SIGKILLed processes linger until they are reaped
+    assert _alive_as(UID) == []
+
+
+def _alive_as(uid: int) -> list[str]:
+    alive = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and proc.stat().st_uid == uid:
+                state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                if state != "Z":
+                    alive.append(proc.name)
+        except OSError:
+            continue
+    return alive
