@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 from . import check as check_module
-from .grade import DEFAULT_CELL_TIMEOUT, DEFAULT_MEMORY_MB, grade_assignment, print_progress
+from .grade import DEFAULT_CELL_TIMEOUT, DEFAULT_MEMORY_MB, grade_assignment
+from .progress import ProgressBar
 from .release import release
 
 
@@ -81,7 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_MEMORY_MB,
         help=f"memory limit per submission in MB (default {DEFAULT_MEMORY_MB})",
     )
-    p.add_argument("--scheduler", help="address of a Dask scheduler (not available yet)")
+    p.add_argument(
+        "--scheduler",
+        help="address of a Dask scheduler, e.g. tcp://10.0.0.5:8786 "
+        "(its workers must see the same files at the same paths)",
+    )
     p.add_argument(
         "--seed",
         type=int,
@@ -102,12 +107,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             return check_module.main(args.notebook, verbose=args.verbose)
         if args.command == "grade":
-            if args.scheduler:
-                print(
-                    "error: --scheduler is not supported yet; grade with local --workers",
-                    file=sys.stderr,
-                )
-                return 2
             results = grade_assignment(
                 args.assignment,
                 args.submissions,
@@ -117,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
                 cell_timeout=args.timeout,
                 memory_mb=args.memory,
                 force=args.force,
-                progress=print_progress,
+                progress=ProgressBar(),
+                scheduler=args.scheduler,
             )
             failed = sum(r.status != "ok" for r in results)
             print(

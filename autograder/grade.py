@@ -26,7 +26,6 @@ import multiprocessing
 import os
 import random
 import shutil
-import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -181,6 +180,13 @@ def splice(
         their_meta = nbgrader_meta(mine)
         if meta.get("grade") and their_meta.get("points") != meta.get("points"):
             notes.append(f"the points of {gid!r} were changed; the instructor's points were used")
+    kernel = submitted.get("metadata", {}).get("kernelspec", {})
+    kernel_name = kernel.get("name") if isinstance(kernel, dict) else None
+    if kernel_name not in (None, "python3"):
+        notes.append(
+            f"the notebook was saved with the kernel {kernel_name!r}; it was graded "
+            "with Python 3 (python3)"
+        )
     extra = sum(1 for c in submitted.cells if c.get("cell_type") == "code" and grade_id(c) is None)
     if extra:
         notes.append(f"{extra} code cell(s) you added were not run: only solution cells are graded")
@@ -331,11 +337,12 @@ def _grade_notebook(
         if is_solution_cell(cell) and outcome is not None and outcome.status != "ok":
             notes.append(f"your cell {grade_id(cell)!r} failed: {outcome.message.splitlines()[0]}")
     for outcome in run.outcomes.values():
-        if outcome.status in ("timeout", "crashed"):
-            if "memory" in outcome.evalue:
-                worst = "memory"
-            elif not worst:
-                worst = outcome.status
+        if outcome.ename == "MemoryError" or (
+            outcome.status == "crashed" and "memory" in outcome.evalue
+        ):
+            worst = "memory"
+        elif outcome.status in ("timeout", "crashed") and worst != "memory":
+            worst = worst or outcome.status
     if run.budget_exhausted:
         worst = "timeout"
     return parts, notes + run.notes, worst
@@ -376,7 +383,9 @@ def grade_student(
         result.notes.extend(notes)
         if worst:
             statuses.append(worst)
-            failed = [p for p in parts if p.status in ("timeout", "crashed", "not-run")]
+            failed = [p for p in parts if p.status in ("timeout", "crashed", "not-run")] or [
+                p for p in parts if "MemoryError" in p.message
+            ]
             reasons.append(
                 f"{worst} in {failed[0].grade_id}: {failed[0].message}" if failed else worst
             )
@@ -444,6 +453,7 @@ def grade_assignment(
     memory_mb: int = DEFAULT_MEMORY_MB,
     force: bool = False,
     progress=None,
+    scheduler: str | None = None,
 ) -> list[StudentResult]:
     """Grade every ``submissions/<student>/`` folder and write ``out/grades.csv``."""
     sources = source_notebooks(assignment)
@@ -499,7 +509,9 @@ def grade_assignment(
             progress(result, len(results), len(students))
 
     workers = max(1, workers or os.cpu_count() or 1)
-    if workers == 1 or len(todo) <= 1:
+    if scheduler:
+        _grade_on_dask(scheduler, todo, assignment, sources, options, finish)
+    elif workers == 1 or len(todo) <= 1:
         for student in todo:
             finish(_grade_safely(student, assignment, sources, options))
     else:
@@ -513,6 +525,55 @@ def grade_assignment(
     ordered = [results[s.name] for s in students if s.name in results]
     write_grades_csv(ordered, out / "grades.csv")
     return ordered
+
+
+def _grade_on_dask(
+    scheduler: str,
+    todo: list[Path],
+    assignment: str,
+    sources: list[Path],
+    options: GradingOptions,
+    finish,
+) -> None:
+    """Grade ``todo`` on the Dask cluster at ``scheduler``; its workers must see the same files
+    (the project, the submissions and the output folder) at the same paths."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise ValueError(
+            "--scheduler needs the 'distributed' package: pip install -e '.[grade]'"
+        ) from None
+    try:
+        client = Client(scheduler, timeout=30)
+    except OSError as error:
+        raise ValueError(
+            f"--scheduler {scheduler}: could not reach the Dask scheduler ({error})"
+        ) from None
+    with client:
+        jobs = {
+            client.submit(
+                _grade_safely,
+                student,
+                assignment,
+                sources,
+                options,
+                pure=False,
+                key=f"grade-{options.seed}-{index}",
+            ): student
+            for index, student in enumerate(todo)
+        }
+        for job in as_completed(jobs):
+            try:
+                result = job.result()
+            except Exception as error:  # a worker died twice on it, or the cluster failed
+                result = StudentResult(
+                    jobs[job].name,
+                    assignment,
+                    status="grader-error",
+                    reason=f"{type(error).__name__}: {error}"[:500],
+                    seed=options.seed,
+                )
+            finish(result)
 
 
 def _grade_safely(
@@ -529,12 +590,3 @@ def _grade_safely(
             reason=f"{type(error).__name__}: {error}"[:500],
             seed=options.seed,
         )
-
-
-def print_progress(result: StudentResult, done: int, total: int) -> None:
-    mark = "ok" if result.status == "ok" else result.status
-    print(
-        f"[{done}/{total}] {result.student_id}: {result.score:g}/{result.max_score:g} {mark}",
-        file=sys.stderr,
-        flush=True,
-    )

@@ -64,13 +64,22 @@ def draw_numbers(
             strong = bool(bold is not None and bold[r][c])
             ax.add_patch(
                 Rectangle(
-                    (c, height - 1 - r), 1, 1, facecolor=face, edgecolor="black",
+                    (c, height - 1 - r),
+                    1,
+                    1,
+                    facecolor=face,
+                    edgecolor="black",
                     linewidth=2.2 if strong else 0.8,
                 )
             )
             ax.text(
-                c + 0.5, height - 0.5 - r, format_cell(values[r, c], fmt), ha="center",
-                va="center", fontsize=fontsize, fontweight="bold" if strong else "normal",
+                c + 0.5,
+                height - 0.5 - r,
+                format_cell(values[r, c], fmt),
+                ha="center",
+                va="center",
+                fontsize=fontsize,
+                fontweight="bold" if strong else "normal",
             )
     ax.set_xlim(-0.05, width + 0.05)
     ax.set_ylim(-0.05, height + 0.05)
@@ -121,6 +130,7 @@ def panels_figure(
     symbols: Sequence[str] | None = None,
     fmt: str = "g",
     suptitle: str | None = None,
+    cell_inches: float = CELL_INCHES,
 ) -> Figure:
     """A row of grids, one per array, each as wide as its number of columns.
 
@@ -131,12 +141,13 @@ def panels_figure(
         symbols: ``len(arrays) - 1`` strings written between the panels (``"→"``, ``"="``).
         fmt: format of the numbers.
         suptitle: a title above the whole row.
+        cell_inches: the size of one cell (smaller for wide rows).
     """
     arrays = [np.asarray(a, dtype=object) for a in arrays]
     widths = [a.shape[1] for a in arrays]
     tallest = max(a.shape[0] for a in arrays)
-    total = sum(widths) * CELL_INCHES + GAP_INCHES * (len(arrays) - 1) + 0.2
-    fig_height = tallest * CELL_INCHES + 0.55 + (0.35 if suptitle else 0)
+    total = sum(widths) * cell_inches + GAP_INCHES * (len(arrays) - 1) + 0.2
+    fig_height = tallest * cell_inches + 0.55 + (0.35 if suptitle else 0)
     fig = plt.figure(figsize=(total, fig_height))
     fig.patch.set_facecolor("white")
     left = 0.1
@@ -144,19 +155,30 @@ def panels_figure(
     for index, array in enumerate(arrays):
         h, w = array.shape
         ax = fig.add_axes(
-            (left / total, bottom + (tallest - h) / 2 * CELL_INCHES / fig_height,
-             w * CELL_INCHES / total, h * CELL_INCHES / fig_height)
+            (
+                left / total,
+                bottom + (tallest - h) / 2 * cell_inches / fig_height,
+                w * cell_inches / total,
+                h * cell_inches / fig_height,
+            )
         )
         draw_numbers(
-            ax, array, title=titles[index], fmt=fmt,
+            ax,
+            array,
+            title=titles[index],
+            fmt=fmt,
             faces=None if faces is None else faces[index],
             bold=None if bold is None else bold[index],
         )
-        left += w * CELL_INCHES
+        left += w * cell_inches
         if symbols and index < len(arrays) - 1:
             fig.text(
-                (left + GAP_INCHES / 2) / total, bottom + tallest * CELL_INCHES / 2 / fig_height,
-                symbols[index], ha="center", va="center", fontsize=16,
+                (left + GAP_INCHES / 2) / total,
+                bottom + tallest * cell_inches / 2 / fig_height,
+                symbols[index],
+                ha="center",
+                va="center",
+                fontsize=16,
             )
         left += GAP_INCHES
     if suptitle:

@@ -106,7 +106,7 @@ def strided_windows_figure(
                         _number(w[a, b]),
                         ha="right",
                         va="bottom",
-                        fontsize=6,
+                        fontsize=7,
                         color=KERNEL_TEXT,
                     )
             ax.set_title(f"y[{i},{j}] = {_number(y[i, j])}", fontsize=10)
@@ -165,7 +165,7 @@ def coverage_figure(
         is_pad[top : top + n, left : left + n] = False
         faces = np.where(is_pad, PAD_FACE, INPUT_FACE)
         texts = [[str(c) for c in row] for row in counts]
-        draw_cells(ax, texts, faces, fontsize=9)
+        draw_cells(ax, texts, faces, fontsize=11)
         for i, j in zip(*np.nonzero((counts == 0) & ~is_pad), strict=True):
             ax.add_patch(
                 plt.Rectangle((j, i), 1, 1, fill=False, hatch="///", edgecolor="#d62728", lw=0)
@@ -175,7 +175,7 @@ def coverage_figure(
         oh = (height - kh) // stride + 1
         ow = (width - kw) // stride + 1
         pad_text = f"pad {top}/{bottom} rows, {left}/{right} cols"
-        ax.set_title(f"{name}\n{pad_text}\noutput {oh}×{ow}", fontsize=10)
+        ax.set_title(f"{name}\n{pad_text}\noutput {oh}×{ow}", fontsize=11)
         finish_axes(ax, width, height)
         ax.set_anchor("N")  # panels of different sizes share their top edge
     return fig
