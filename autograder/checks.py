@@ -93,7 +93,7 @@ def array_problem(
     if actual.shape != expected.shape:
         return (
             f"returned an array of shape {actual.shape}, expected shape {expected.shape}",
-            "hint: check the output-size formula and the padding you add",
+            "hint: the function's docstring states the shape it must return",
         )
     if not (np.issubdtype(actual.dtype, np.number) or actual.dtype == np.bool_):
         return (f"returned an array of dtype {actual.dtype}, expected numbers", "")
