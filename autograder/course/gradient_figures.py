@@ -23,6 +23,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from .grids import format_value
+
 Block = tuple[int, int, int, int]  # (row, col, height, width)
 
 ZERO_FACE = "#d9d9d9"  # inserted or padded zeros
@@ -49,14 +51,6 @@ class Grid:
     shade: Mapping[tuple[int, int], str] = field(default_factory=dict)
     frame: Block | None = None
     fmt: str = "g"
-
-
-def cell_text(value: float | str, fmt: str = "g") -> str:
-    """A number as written in a cell (``-0`` shows as ``0``); strings unchanged."""
-    if isinstance(value, str):
-        return value
-    text = format(float(value), fmt)
-    return "0" if text == "-0" else text
 
 
 def shade_block(block: Block, colour: str) -> dict[tuple[int, int], str]:
@@ -102,7 +96,7 @@ def draw_grids(
                 ax.text(
                     left + c + 0.5,
                     -(top + r) - 0.5,
-                    cell_text(values[r, c], grid.fmt),
+                    format_value(values[r, c], grid.fmt),
                     ha="center",
                     va="center",
                     fontsize=fontsize,

@@ -28,12 +28,17 @@ HIGHLIGHT_FACES = ("#bcd7f0", "#f7c99b", "#c8e6c0")  # input window, kernel, out
 CELL_INCHES = 0.5  # size of one cell in the figure
 
 
-def format_value(value: float, fmt: str = "g") -> str:
-    """A number as it is written in a cell: ``3``, ``-1``, ``0.6``; text is kept as is."""
+def format_value(value: float | str, fmt: str = "g", *, unicode_minus: bool = False) -> str:
+    """A number as it is written in a cell: ``3``, ``-1``, ``0.6``, ``-∞``; text is kept as is.
+
+    ``-0`` shows as ``0``; ``unicode_minus`` writes the typographic minus sign ``−``.
+    """
     if isinstance(value, str):
         return value
-    text = format(float(value), fmt)
-    return "0" if text == "-0" else text
+    value = float(value)
+    text = ("-∞" if value < 0 else "∞") if np.isinf(value) else format(value, fmt)
+    text = "0" if text == "-0" else text
+    return text.replace("-", "−") if unicode_minus else text
 
 
 def draw_grid(

@@ -21,20 +21,11 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from .grids import format_value
+
 WINDOW_COLOURS = ("#bcd7f0", "#f7c99b", "#c8e6c0", "#e6c8e6", "#f0e68c", "#c0e0e0")
 CELL_INCHES = 0.45  # size of one cell
 GAP_INCHES = 0.9  # space between two panels (room for a symbol such as an arrow)
-
-
-def format_cell(value: float | str, fmt: str = "g") -> str:
-    """A number as written in a cell: ``3``, ``0.25``, ``−∞``; text is kept as is."""
-    if isinstance(value, str):
-        return value
-    value = float(value)
-    if np.isinf(value):
-        return "−∞" if value < 0 else "∞"
-    text = format(value, fmt)
-    return "0" if text == "-0" else text.replace("-", "−")
 
 
 def draw_numbers(
@@ -75,7 +66,7 @@ def draw_numbers(
             ax.text(
                 c + 0.5,
                 height - 0.5 - r,
-                format_cell(values[r, c], fmt),
+                format_value(values[r, c], fmt, unicode_minus=True),
                 ha="center",
                 va="center",
                 fontsize=fontsize,

@@ -20,6 +20,8 @@ from matplotlib.figure import Figure
 
 from autograder import reference as ref
 
+from .grids import format_value
+
 INPUT_FACE = "white"
 WINDOW_FACE = "#bcd7f0"  # the cells under the kernel (blue, as in the 1-D chapter)
 PAD_FACE = "#d9d9d9"  # padded zeros
@@ -64,10 +66,6 @@ def finish_axes(ax: Axes, width: float, height: float, margin: float = 0.2) -> N
     ax.axis("off")
 
 
-def _number(v: float) -> str:
-    return f"{v:g}"
-
-
 def strided_windows_figure(
     x: np.ndarray, w: np.ndarray, stride: int = 1, panel_inches: float = 2.6
 ) -> Figure:
@@ -96,20 +94,20 @@ def strided_windows_figure(
             inside = np.zeros(x.shape, dtype=bool)
             inside[r0 : r0 + kh, c0 : c0 + kw] = True
             faces = np.where(inside, WINDOW_FACE, INPUT_FACE)
-            draw_cells(ax, [[_number(v) for v in row] for row in x], faces, fontsize=8)
+            draw_cells(ax, [[format_value(v) for v in row] for row in x], faces, fontsize=8)
             ax.add_patch(plt.Rectangle((c0, r0), kw, kh, fill=False, edgecolor="black", lw=2.2))
             for a in range(kh):
                 for b in range(kw):
                     ax.text(
                         c0 + b + 0.93,
                         r0 + a + 0.93,
-                        _number(w[a, b]),
+                        format_value(w[a, b]),
                         ha="right",
                         va="bottom",
                         fontsize=7,
                         color=KERNEL_TEXT,
                     )
-            ax.set_title(f"y[{i},{j}] = {_number(y[i, j])}", fontsize=10)
+            ax.set_title(f"y[{i},{j}] = {format_value(y[i, j])}", fontsize=10)
             finish_axes(ax, wd, h)
     return fig
 
@@ -221,7 +219,9 @@ def im2col_figure(
                 [colour_of[t]] * k
             ] * k
         top = ch * (h + gap)
-        draw_cells(ax_in, [[_number(v) for v in row] for row in x[ch]], faces.tolist(), top=top)
+        draw_cells(
+            ax_in, [[format_value(v) for v in row] for row in x[ch]], faces.tolist(), top=top
+        )
         ax_in.text(
             -0.3, top + h / 2, f"channel {ch}", rotation=90, ha="right", va="center", fontsize=9
         )
@@ -231,7 +231,7 @@ def im2col_figure(
     finish_axes(ax_in, left_width, left_height, margin=1.2)
 
     faces = [[colour_of[t] for t in range(num_cols)] for _ in range(rows)]
-    draw_cells(ax_cols, [[_number(v) for v in row] for row in cols], faces)
+    draw_cells(ax_cols, [[format_value(v) for v in row] for row in cols], faces)
     for t in range(num_cols):
         ax_cols.text(t + 0.5, -0.3, f"{t}", ha="center", va="bottom", fontsize=9)
     for r in range(rows):
