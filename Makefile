@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book test lint clean-book venv
+.PHONY: book pdf test lint clean-book venv chromium
 
 venv: $(STAMP)
 
@@ -19,7 +19,24 @@ $(STAMP): pyproject.toml
 book: $(STAMP)
 	$(BIN)/jupyter-book build --builder html --warningiserror --keep-going --all .
 
-test: $(STAMP)
+# The whole book as one PDF: the pages of _build/html printed by the system Chromium, in toc order.
+pdf: book chromium
+	$(BIN)/python -m book.pdf --html _build/html --out _build/pdf/book.pdf
+
+# The browser tests and the PDF drive Debian's Chromium (never Playwright's own download).
+CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
+chromium:
+	@test -x $(CHROMIUM) && exit 0; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		echo "error: $(CHROMIUM) is missing. Install Chromium as root (Debian/Ubuntu:" \
+			"apt-get install -y chromium) or run make CHROMIUM=/path/to/chromium" >&2; \
+		exit 1; \
+	fi
+
+test: $(STAMP) chromium
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest
 

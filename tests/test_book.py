@@ -1,15 +1,12 @@
 """End-to-end test of the web book: a strict build, executed pages, an offline site.
 
-The book is built once per test session into a temporary folder with the same flags as
-`make book` (warnings are errors, every page re-read). Notebook execution results come from
-the shared cache in `_build/.jupyter_cache`, so a page runs again only when its code changed.
+The book is built once per test session by the `html` fixture in `tests/conftest.py` (same
+flags as `make book`, into a temporary folder); `tests/browser/` reads the same build.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -18,7 +15,6 @@ import pytest
 
 pytestmark = [pytest.mark.book, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = "chapters/02-conv1d/index.html"
 MATHJAX = "_static/mathjax/tex-svg-full.js"
 
@@ -83,38 +79,6 @@ def urls(value: str, attribute: str) -> list[str]:
 def local_target(page: Path, url: str) -> Path:
     """The file that a relative URL in `page` points to."""
     return (page.parent / unquote(urlsplit(url).path)).resolve()
-
-
-@pytest.fixture(scope="module")
-def html(tmp_path_factory) -> Path:
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    assert jupyter_book.exists(), f"{jupyter_book} is missing: install the book extras"
-    out = tmp_path_factory.mktemp("book")
-    # Same flags as `make book`; cwd and the cache path do not depend on the output folder.
-    command = [
-        str(jupyter_book),
-        "build",
-        str(ROOT),
-        "--path-output",
-        str(out),
-        "--builder",
-        "html",
-        "--warningiserror",
-        "--keep-going",
-        "--all",
-    ]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1800)
-    log = (result.stdout + result.stderr)[-8000:]
-    assert result.returncode == 0, f"book build failed (exit {result.returncode}):\n{log}"
-    return out / "_build" / "html"
-
-
-@pytest.fixture(scope="module")
-def pages(html) -> list[Path]:
-    # _static/ also holds the theme's Jinja macro files (*.html): templates, not pages.
-    found = sorted(p for p in html.rglob("*.html") if "_static" not in p.relative_to(html).parts)
-    assert found, "the build wrote no HTML page"
-    return found
 
 
 def test_pages_exist(html):
@@ -214,7 +178,10 @@ def test_exercise_notebook_is_downloadable(html):
     links = [
         value
         for tag, name, value in parse(page).attributes
-        if tag == "a" and name == "href" and value.endswith("conv1d.ipynb")
+        if tag == "a"
+        and name == "href"
+        and value.endswith("conv1d.ipynb")
+        and not is_external(value)
     ]
     assert links, "the chapter has no download link to conv1d.ipynb"
     for href in links:

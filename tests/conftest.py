@@ -1,0 +1,64 @@
+"""Fixtures shared by the suites: the web book, built once per test session.
+
+`tests/test_book.py` (HTML checks) and `tests/browser/` (headless Chromium) both read the same
+build. It is made with the flags of `make book` (warnings are errors, every page re-read) into
+a temporary folder, so the suite never disturbs `_build/html`. Notebook execution results come
+from the shared cache in `_build/.jupyter_cache`, so a page runs again only when its code
+changed.
+
+Set `BOOK_HTML=/path/to/_build/html` to test an existing build instead (for example while
+working on the tests themselves); the default always builds from the sources.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def build_book(out: Path) -> Path:
+    """Build the book from ROOT into `out`; returns the HTML folder."""
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    assert jupyter_book.exists(), f"{jupyter_book} is missing: install the book extras"
+    # Same flags as `make book`; cwd and the cache path do not depend on the output folder.
+    command = [
+        str(jupyter_book),
+        "build",
+        str(ROOT),
+        "--path-output",
+        str(out),
+        "--builder",
+        "html",
+        "--warningiserror",
+        "--keep-going",
+        "--all",
+    ]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    log = (result.stdout + result.stderr)[-8000:]
+    assert result.returncode == 0, f"book build failed (exit {result.returncode}):\n{log}"
+    return out / "_build" / "html"
+
+
+@pytest.fixture(scope="session")
+def html(tmp_path_factory) -> Path:
+    """The built web book (the folder holding index.html), one build per test session."""
+    existing = os.environ.get("BOOK_HTML")
+    if existing:
+        folder = Path(existing).resolve()
+        assert (folder / "index.html").is_file(), f"BOOK_HTML={existing} holds no built book"
+        return folder
+    return build_book(tmp_path_factory.mktemp("book"))
+
+
+@pytest.fixture(scope="session")
+def pages(html) -> list[Path]:
+    """Every HTML page of the build (not the theme's Jinja templates under _static/)."""
+    found = sorted(p for p in html.rglob("*.html") if "_static" not in p.relative_to(html).parts)
+    assert found, "the build wrote no HTML page"
+    return found
