@@ -38,7 +38,7 @@ chromium:
 
 test: $(STAMP) chromium
 	$(BIN)/python -m ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check .

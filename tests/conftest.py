@@ -62,3 +62,11 @@ def pages(html) -> list[Path]:
     found = sorted(p for p in html.rglob("*.html") if "_static" not in p.relative_to(html).parts)
     assert found, "the build wrote no HTML page"
     return found
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`make test` runs `-n 2 --dist loadgroup`), send every test that reads
+    the built book to one worker, so the session builds the book once, not once per worker."""
+    for item in items:
+        if item.get_closest_marker("book") or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("book"))
