@@ -26,6 +26,7 @@ from . import sandbox
 
 OUTPUT_CAP_BYTES = 200_000
 KILL_GRACE_SECONDS = 5.0
+MAX_REPORT_LINE = 1_000_000
 
 
 @dataclass
@@ -210,11 +211,12 @@ def _run_once(cells, workdir, cell_timeout, deadline, memory_mb, env, isolation=
                 code = process.returncode
                 if code is not None and code < 0:
                     sig = signal.Signals(-code).name
-                    why = f"killed by {sig}" + (
-                        ", probably for using too much memory"
-                        if sig in ("SIGKILL", "SIGSEGV", "SIGABRT")
-                        else ""
-                    )
+                    why = f"killed by {sig}" + {
+                        "SIGKILL": ", probably for using too much memory",
+                        "SIGABRT": ", probably for using too much memory",
+                        "SIGSEGV": " (a segmentation fault: an index out of bounds in compiled "
+                        "code such as numba, or an allocation that failed)",
+                    }.get(sig, "")
                 else:
                     why = f"the process exited with code {code}"
                 failed_at = (pending[0], "crashed", why)
@@ -222,21 +224,59 @@ def _run_once(cells, workdir, cell_timeout, deadline, memory_mb, env, isolation=
             buffer += chunk
             while b"\n" in buffer:
                 line, buffer = buffer.split(b"\n", 1)
-                data = json.loads(line)
-                outcome = CellOutcome(
-                    data["index"],
-                    data["status"],
-                    data.get("ename", ""),
-                    data.get("evalue", ""),
-                    data.get("seconds", 0.0),
-                )
+                outcome = _parse_report(line, pending)
+                if outcome is None:  # the learner's code wrote to the pipe: not a report
+                    continue
                 reported[outcome.index] = outcome
                 if outcome.index in pending:
                     pending.remove(outcome.index)
                 cell_started = time.monotonic()
+            if len(buffer) > MAX_REPORT_LINE:  # no honest report is this long
+                buffer = b""
     _kill_group(process)
+    if isolation is not None:
+        _kill_user(isolation.uid)
     reader.join(timeout=2)
     return reported, failed_at, reader.text()
+
+
+def _parse_report(line: bytes, pending: list[int]) -> CellOutcome | None:
+    """The outcome in one line of the report pipe, or None for a line that is not a report of
+    a cell still pending (the learner's code can write to the pipe: its fd is in ``sys.argv``)."""
+    try:
+        data = json.loads(line)
+        if not isinstance(data, dict) or data.get("index") not in pending:
+            return None
+        status = data.get("status")
+        if status not in ("ok", "error", "timeout"):
+            return None
+        return CellOutcome(
+            int(data["index"]),
+            str(status),
+            str(data.get("ename", ""))[:200],
+            str(data.get("evalue", ""))[:4000],
+            float(data.get("seconds", 0.0)),
+        )
+    except (ValueError, TypeError, RecursionError):
+        return None
+
+
+def _kill_user(uid: int) -> None:
+    """SIGKILL every process of the sandbox user ``uid`` (one per worker): what left the process
+    group (``setsid``, a double fork) must not outlive the submission."""
+    if uid == 0:
+        return
+    pid = os.fork()
+    if pid == 0:  # only system calls here: the parent may have threads
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            os.kill(-1, signal.SIGKILL)  # every process this uid may signal, except this one
+        except BaseException:
+            pass
+        os._exit(0)
+    os.waitpid(pid, 0)
 
 
 def run_cells(

@@ -126,15 +126,20 @@ def _normalise(source: str) -> str:
 def _find_submission(folder: Path, expected: str) -> tuple[Path | None, str]:
     """The learner's notebook for ``expected`` in ``folder``, tolerating a misnamed single file."""
     exact = folder / expected
-    if exact.is_file():
+    if exact.is_file() or exact.is_symlink():
         return exact, ""
-    candidates = sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
+    candidates = sorted(
+        p
+        for p in folder.glob("*.ipynb")
+        if not p.name.startswith(".") and (p.is_file() or p.is_symlink())
+    )
     if not candidates:
         found = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
         listing = f" (found: {', '.join(found[:5])})" if found else " (the folder is empty)"
         return None, f"no notebook {expected} in {folder.name}/{listing}"
-    close = difflib.get_close_matches(expected, [p.name for p in candidates], n=1, cutoff=0.3)
-    if len(candidates) == 1 or close:
+    close = difflib.get_close_matches(expected, [p.name for p in candidates], n=2, cutoff=0.3)
+    ratio = [difflib.SequenceMatcher(None, expected, name).ratio() for name in close]
+    if len(candidates) == 1 or (close and (len(close) == 1 or ratio[0] > ratio[1])):
         chosen = folder / close[0] if close else candidates[0]
         return chosen, f"graded {chosen.name} as {expected} (rename it to {expected} next time)"
     names = ", ".join(p.name for p in candidates[:5])
@@ -156,6 +161,9 @@ def splice(
         gid = grade_id(cell)
         if gid is None:
             continue
+        if not isinstance(cell.get("source", ""), str):
+            notes.append(f"the source of cell {gid!r} is not text; it was graded as empty")
+            cell = NotebookNode({**cell, "source": ""})
         if gid in theirs:
             notes.append(f"grade id {gid!r} appears more than once; the first cell was used")
             continue
@@ -265,7 +273,7 @@ def _grade_notebook(
     isolation = None
     if sandbox.available():
         isolation = Isolation(
-            hide=tuple(Path(p) for p in options.hide), uid=sandbox.sandbox_uid(os.getpid())
+            hide=tuple(Path(p) for p in options.hide), uid=sandbox.claim_uid()
         )
         for path in [scratch, *scratch.rglob("*")]:
             os.lchown(path, isolation.uid, isolation.uid)
@@ -348,6 +356,28 @@ def _grade_notebook(
     return parts, notes + run.notes, worst
 
 
+MAX_NOTEBOOK_BYTES = 200 * 1024 * 1024
+
+
+def _unsafe_path(found: Path, student_dir: Path) -> str:
+    """Why the grader (running as the instructor) must not read ``found``, or "".
+
+    A submission is untrusted: a symbolic link could make the grader read the instructor's
+    source notebook, another student's work or a device as if it were the learner's notebook.
+    """
+    try:
+        inside = found.resolve().is_relative_to(student_dir.resolve())
+        if found.is_symlink() or not inside:
+            return f"{found.name} is a symbolic link (or inside one); submit the notebook itself"
+        if not found.is_file():
+            return f"{found.name} is not a regular file"
+        if found.stat().st_size > MAX_NOTEBOOK_BYTES:
+            return f"{found.name} is larger than {MAX_NOTEBOOK_BYTES // 2**20} MB"
+    except OSError as error:
+        return f"{found.name} could not be read ({error.strerror})"
+    return ""
+
+
 def grade_student(
     student_dir: Path, assignment: str, sources: list[Path], options: GradingOptions
 ) -> StudentResult:
@@ -371,6 +401,11 @@ def grade_student(
         if note:
             result.notes.append(note)
             reasons.append(note)
+        problem = _unsafe_path(found, student_dir)
+        if problem:
+            statuses.append("invalid-notebook")
+            reasons.append(problem)
+            continue
         try:
             submitted = read_notebook(found)
         except NotebookError as error:

@@ -51,6 +51,35 @@ def sandbox_uid(slot: int) -> int:
     return FIRST_UID + slot % 4000
 
 
+_claimed: tuple[int, int] | None = None  # (uid, fd of its lock), held while this process lives
+SLOT_LOCKS = Path("/run/autograder-sandbox-uids")
+
+
+def claim_uid() -> int:
+    """A sandbox user id no other live grading process on this machine holds.
+
+    Each grading worker (a local process or a Dask worker) keeps an exclusive ``flock`` on one
+    slot file for as long as it lives, so two concurrent submissions never share a user id (the
+    grader kills every process of that id after each submission).
+    """
+    global _claimed
+    if _claimed is not None:
+        return _claimed[0]
+    import fcntl
+
+    SLOT_LOCKS.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for slot in range(4000):
+        fd = os.open(SLOT_LOCKS / f"{slot}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        _claimed = (sandbox_uid(slot), fd)
+        return _claimed[0]
+    raise RuntimeError("no free sandbox user id: 4000 grading processes hold one each")
+
+
 def wrap(
     command: list[str],
     *,

@@ -100,3 +100,19 @@ def _alive_as(uid: int) -> list[str]:
         except OSError:
             continue
     return alive
+
+
+def test_concurrent_grading_processes_never_share_a_sandbox_user():
+    import subprocess
+    import sys
+
+    script = "from autograder import sandbox; import time; print(sandbox.claim_uid(), flush=True); "
+    script += "time.sleep(3)"
+    workers = [
+        subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    uids = [int(w.stdout.readline()) for w in workers]
+    for w in workers:
+        w.wait()
+    assert len(set(uids)) == 3 and all(u >= sandbox.FIRST_UID for u in uids)
