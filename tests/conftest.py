@@ -12,6 +12,7 @@ working on the tests themselves); the default always builds from the sources.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -53,7 +54,19 @@ def html(tmp_path_factory) -> Path:
         folder = Path(existing).resolve()
         assert (folder / "index.html").is_file(), f"BOOK_HTML={existing} holds no built book"
         return folder
-    return build_book(tmp_path_factory.mktemp("book"))
+    # Under pytest-xdist every worker has its own session: the first to get here builds, the
+    # others wait on the lock and reuse that build (two builds would share one execution cache).
+    shared = tmp_path_factory.getbasetemp().parent
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        shared = tmp_path_factory.getbasetemp()
+    done = shared / "book-build-done"
+    with (shared / "book-build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if done.is_file():
+            return Path(done.read_text())
+        folder = build_book(shared / "book")
+        done.write_text(str(folder))
+        return folder
 
 
 @pytest.fixture(scope="session")
@@ -63,10 +76,3 @@ def pages(html) -> list[Path]:
     assert found, "the build wrote no HTML page"
     return found
 
-
-def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (`make test` runs `-n 2 --dist loadgroup`), send every test that reads
-    the built book to one worker, so the session builds the book once, not once per worker."""
-    for item in items:
-        if item.get_closest_marker("book") or item.get_closest_marker("browser"):
-            item.add_marker(pytest.mark.xdist_group("book"))
