@@ -46,3 +46,19 @@ def save(nb: dict | str | bytes, path: Path) -> Path:
     else:
         path.write_text(json.dumps(nb), encoding="utf-8")
     return path
+
+
+def grade_class(base: Path, assignment: str, notebooks: dict, **options) -> dict:
+    """Save each student's notebook in nbgrader's layout under ``base`` and grade the class.
+
+    ``notebooks`` maps student id -> notebook (dict, text or bytes); ``options`` go to
+    :func:`autograder.grade.grade_assignment` (default: 2 workers). Returns id -> result.
+    """
+    from autograder.grade import grade_assignment
+
+    submissions = base / "submissions"
+    for student, nb in notebooks.items():
+        save(nb, submissions / student / assignment / f"{assignment}.ipynb")
+    options.setdefault("workers", 2)
+    results = grade_assignment(assignment, submissions, base / "out", **options)
+    return {r.student_id: r for r in results}

@@ -7,9 +7,7 @@ write these blocks. The parts that the mistake touches are lost, the others are 
 from __future__ import annotations
 
 import pytest
-from notebook_helpers import ROOT, edit_cell, load, save, source_path
-
-from autograder.grade import grade_assignment
+from notebook_helpers import ROOT, edit_cell, grade_class, load, source_path
 
 RELEASED = ROOT / "chapters" / "11-classic-architectures" / "architectures.ipynb"
 
@@ -104,11 +102,7 @@ EXPECTED = {
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("architectures-class")
-    submissions = base / "submissions"
-    for student, nb in architectures_class().items():
-        save(nb, submissions / student / "architectures" / "architectures.ipynb")
-    results = grade_assignment("architectures", submissions, base / "out", workers=2, seed=7)
-    return {r.student_id: r for r in results}
+    return grade_class(base, "architectures", architectures_class(), seed=7)
 
 
 @pytest.mark.slow

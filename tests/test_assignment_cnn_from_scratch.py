@@ -9,9 +9,7 @@ budget the grader enforces.
 from __future__ import annotations
 
 import pytest
-from notebook_helpers import edit_cell, load, save, source_path
-
-from autograder.grade import grade_assignment
+from notebook_helpers import edit_cell, grade_class, load, source_path
 
 
 def cnn_class() -> dict[str, dict]:
@@ -71,11 +69,7 @@ EXPECTED = {
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("cnn-class")
-    submissions = base / "submissions"
-    for student, nb in cnn_class().items():
-        save(nb, submissions / student / "cnn-from-scratch" / "cnn-from-scratch.ipynb")
-    results = grade_assignment("cnn-from-scratch", submissions, base / "out", workers=2, seed=7)
-    return {r.student_id: r for r in results}
+    return grade_class(base, "cnn-from-scratch", cnn_class(), seed=7)
 
 
 def message(graded, student: str, part: str) -> str:

@@ -9,9 +9,7 @@ every assignment in test_grade.py.
 from __future__ import annotations
 
 import pytest
-from notebook_helpers import edit_cell, load, save, source_path
-
-from autograder.grade import grade_assignment
+from notebook_helpers import edit_cell, grade_class, load, source_path
 
 LOOP = "backward-loop-solution"
 IM2COL = "backward-im2col-solution"
@@ -95,12 +93,7 @@ EXPECTED = {
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("conv-backward")
-    for student, nb in wrong_submissions().items():
-        save(nb, base / "submissions" / student / "conv-backward" / "conv-backward.ipynb")
-    results = grade_assignment(
-        "conv-backward", base / "submissions", base / "out", workers=2, seed=1, cell_timeout=30
-    )
-    return {r.student_id: r for r in results}
+    return grade_class(base, "conv-backward", wrong_submissions(), seed=1, cell_timeout=30)
 
 
 @pytest.mark.slow

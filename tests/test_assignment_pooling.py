@@ -8,9 +8,7 @@ the part is lost, and nothing else is.
 from __future__ import annotations
 
 import pytest
-from notebook_helpers import ROOT, edit_cell, load, save, source_path
-
-from autograder.grade import grade_assignment
+from notebook_helpers import ROOT, edit_cell, grade_class, load, source_path
 
 RELEASED = ROOT / "chapters" / "07-pooling" / "pooling.ipynb"
 AS_CONV_BODY = """    box = np.full((1, 1, k, k), 1.0 / (k * k))
@@ -79,11 +77,7 @@ EXPECTED = {
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("pooling-class")
-    submissions = base / "submissions"
-    for student, nb in pooling_class().items():
-        save(nb, submissions / student / "pooling" / "pooling.ipynb")
-    results = grade_assignment("pooling", submissions, base / "out", workers=2, seed=7)
-    return {r.student_id: r for r in results}
+    return grade_class(base, "pooling", pooling_class(), seed=7)
 
 
 @pytest.mark.slow

@@ -12,11 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from notebook_helpers import ROOT, edit_cell, load, save, source_path
+from notebook_helpers import ROOT, edit_cell, grade_class, load, source_path
 from torch import nn
 
 from autograder.course import saliency as reference
-from autograder.grade import grade_assignment
 
 RELEASED = ROOT / "chapters" / "12-visualizing" / "visualizing.ipynb"
 
@@ -29,12 +28,14 @@ def visualizing_class() -> dict[str, dict]:
         "released": load(RELEASED),
         # the signed gradient: negative evidence shows up as "not salient".
         "saliency-without-abs": edit_cell(
-            src, "saliency-solution",
+            src,
+            "saliency-solution",
             lambda s: s.replace("grad[0].abs().amax(dim=0)", "grad[0].amax(dim=0)"),
         ),
         # the gradient of the training loss, which mixes in every other class's gradient.
         "saliency-of-the-loss": edit_cell(
-            src, "saliency-solution",
+            src,
+            "saliency-solution",
             lambda s: s.replace(
                 "score = model(batch)[0, target]",
                 "score = nn.functional.cross_entropy(model(batch), torch.tensor([target]))",
@@ -42,25 +43,31 @@ def visualizing_class() -> dict[str, dict]:
         ),
         # right numbers, wrong type: a tensor is not a NumPy array.
         "saliency-returns-tensor": edit_cell(
-            src, "saliency-solution",
+            src,
+            "saliency-solution",
             lambda s: s.replace("grad[0].abs().amax(dim=0).numpy()", "grad[0].abs().amax(dim=0)"),
         ),
         # range(0, last, stride) stops before the last patch: one row and column too few.
         "occlusion-off-by-one": edit_cell(
-            src, "occlusion-solution",
+            src,
+            "occlusion-solution",
             lambda s: s.replace("// stride * stride + 1, stride)", "// stride * stride, stride)"),
         ),
         # the drop of the score (logit) instead of the probability.
         "occlusion-score-drop": edit_cell(
-            src, "occlusion-solution",
-            lambda s: s.replace("torch.softmax(model(torch.tensor(x[None])), dim=1)",
-                                "model(torch.tensor(x[None]))")
-            .replace("torch.softmax(model(torch.tensor(np.stack(occluded))), dim=1)",
-                     "model(torch.tensor(np.stack(occluded)))"),
+            src,
+            "occlusion-solution",
+            lambda s: s.replace(
+                "torch.softmax(model(torch.tensor(x[None])), dim=1)", "model(torch.tensor(x[None]))"
+            ).replace(
+                "torch.softmax(model(torch.tensor(np.stack(occluded))), dim=1)",
+                "model(torch.tensor(np.stack(occluded)))",
+            ),
         ),
         # left Riemann sum alpha_k = k / m instead of the midpoints (k + 1/2) / m.
         "ig-left-endpoints": edit_cell(
-            src, "ig-solution",
+            src,
+            "ig-solution",
             lambda s: s.replace("(np.arange(steps) + 0.5) / steps", "np.arange(steps) / steps"),
         ),
     }
@@ -83,11 +90,7 @@ EXPECTED = {
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("visualizing-class")
-    submissions = base / "submissions"
-    for student, nb in visualizing_class().items():
-        save(nb, submissions / student / "visualizing" / "visualizing.ipynb")
-    results = grade_assignment("visualizing", submissions, base / "out", workers=2, seed=7)
-    return {r.student_id: r for r in results}
+    return grade_class(base, "visualizing", visualizing_class(), seed=7)
 
 
 @pytest.mark.slow
@@ -104,8 +107,9 @@ def test_public_messages_say_what_is_wrong(graded):
         (found,) = [p for p in graded[student].parts if p.grade_id == part]
         return found.message
 
-    assert "returned a Tensor, expected a NumPy array" in message("saliency-returns-tensor",
-                                                                  "saliency")
+    assert "returned a Tensor, expected a NumPy array" in message(
+        "saliency-returns-tensor", "saliency"
+    )
     assert "expected max_c |W[t, c]|" in message("saliency-without-abs", "saliency")
     assert "expected shape" in message("occlusion-off-by-one", "occlusion")
     assert "wrong values" in message("occlusion-score-drop", "occlusion")
@@ -118,9 +122,17 @@ def test_public_messages_say_what_is_wrong(graded):
 
 def small_net(channels: int = 2, classes: int = 4) -> nn.Module:
     torch.manual_seed(3)
-    return nn.Sequential(nn.Conv2d(channels, 4, 3, padding=1), nn.Tanh(),
-                         nn.AdaptiveAvgPool2d(2), nn.Flatten(),
-                         nn.Linear(16, classes)).double().eval()
+    return (
+        nn.Sequential(
+            nn.Conv2d(channels, 4, 3, padding=1),
+            nn.Tanh(),
+            nn.AdaptiveAvgPool2d(2),
+            nn.Flatten(),
+            nn.Linear(16, classes),
+        )
+        .double()
+        .eval()
+    )
 
 
 def test_saliency_of_a_linear_model_is_the_largest_absolute_weight():
