@@ -21,6 +21,7 @@ import concurrent.futures as futures
 import csv
 import dataclasses
 import difflib
+import functools
 import json
 import multiprocessing
 import os
@@ -146,14 +147,28 @@ def _find_submission(folder: Path, expected: str) -> tuple[Path | None, str]:
     return None, f"no notebook {expected}; found {names} and could not tell which one to grade"
 
 
+@functools.lru_cache(maxsize=16)
+def _load_source(path: Path, mtime_ns: int) -> tuple[NotebookNode, NotebookNode]:
+    """The source notebook and its student version, read and released once per worker (not
+    once per student); ``mtime_ns`` makes an edited source load again. Callers must not
+    modify them."""
+    source = read_notebook(path)
+    return source, student_version(source)
+
+
+def load_source(path: Path) -> tuple[NotebookNode, NotebookNode]:
+    return _load_source(path, path.stat().st_mtime_ns)
+
+
 def splice(
-    source: NotebookNode, submitted: NotebookNode
+    source: NotebookNode, submitted: NotebookNode, released: NotebookNode | None = None
 ) -> tuple[list[tuple[int, str]], list[str]]:
     """The cells to run: the source's cells with the learner's solution cells put in.
 
     Returns the (index, source) pairs of the code cells and the list of tampering notes.
     """
-    released = {grade_id(c): c for c in student_version(source).cells if grade_id(c)}
+    released_nb = released if released is not None else student_version(source)
+    released = {grade_id(c): c for c in released_nb.cells if grade_id(c)}
     original = {grade_id(c): c for c in source.cells if grade_id(c)}
     theirs: dict[str, NotebookNode] = {}
     notes = []
@@ -263,8 +278,8 @@ def prepare_expectations(
 def _grade_notebook(
     source_path: Path, submitted: NotebookNode, scratch: Path, options: GradingOptions
 ) -> tuple[list[PartResult], list[str], str]:
-    source = read_notebook(source_path)
-    cells, notes = splice(source, submitted)
+    source, released = load_source(source_path)
+    cells, notes = splice(source, submitted, released)
     answers = scratch / ".answers"
     expectations = Path(options.expectations[source_path.name])
     numba_cache = scratch / ".numba-cache"
@@ -272,9 +287,7 @@ def _grade_notebook(
         shutil.copytree(options.numba_cache, numba_cache)
     isolation = None
     if sandbox.available():
-        isolation = Isolation(
-            hide=tuple(Path(p) for p in options.hide), uid=sandbox.claim_uid()
-        )
+        isolation = Isolation(hide=tuple(Path(p) for p in options.hide), uid=sandbox.claim_uid())
         for path in [scratch, *scratch.rglob("*")]:
             os.lchown(path, isolation.uid, isolation.uid)
     run = run_cells(
@@ -385,7 +398,7 @@ def grade_student(
     start = time.monotonic()
     result = StudentResult(student_dir.name, assignment, seed=options.seed)
     for source_path in sources:
-        source = read_notebook(source_path)
+        source, _ = load_source(source_path)
         result.max_score += sum(points(c) for c in source.cells if is_test_cell(c))
     folder = student_dir / assignment
     statuses = []
