@@ -416,6 +416,35 @@ def resnet(depth: int = 18, num_classes: int = 1000, widths=(64, 128, 256, 512))
     return nn.Sequential(*layers)
 
 
+def resnet_small_images(depth: int = 18, num_classes: int = 10, widths=(64, 128, 256, 512),
+                        in_channels: int = 3) -> nn.Sequential:
+    """ResNet-``depth`` for 32×32 inputs such as CIFAR-10 (He et al.'s Table 1 blocks).
+
+    The ImageNet stem (a 7×7/2 convolution and a 3×3/2 max pool, 224 → 56) would shrink a 32×32
+    image to 8×8 before the first stage. Small-image ResNets replace it by one 3×3 convolution
+    with stride 1, so the four stages run at 32, 16, 8 and 4 pixels:
+    ``(N, in_channels, 32, 32) → (N, num_classes)``. ``widths`` are the stages' channels
+    (before expansion); ``(16, 32, 64, 128)`` gives a quarter-width network with about 1/16 of
+    the multiply-adds, for CPUs.
+    """
+    if depth not in RESNET_CONFIGS:
+        raise ValueError(f"depth must be one of {sorted(RESNET_CONFIGS)}, got {depth}")
+    if len(widths) != 4:
+        raise ValueError(f"widths must give the channels of the 4 stages, got {widths!r}")
+    block, counts = RESNET_CONFIGS[depth]
+    layers: list[nn.Module] = [
+        nn.Conv2d(in_channels, widths[0], 3, padding=1, bias=False),
+        nn.BatchNorm2d(widths[0]),
+        nn.ReLU(inplace=True),
+    ]
+    channels = widths[0]
+    for i, (width, count) in enumerate(zip(widths, counts, strict=True)):
+        layers.append(resnet_stage(block, channels, width, count, 1 if i == 0 else 2))
+        channels = width * block.expansion
+    layers += [nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.Linear(channels, num_classes)]
+    return nn.Sequential(*layers)
+
+
 def resnet18(num_classes: int = 1000) -> nn.Sequential:
     return resnet(18, num_classes)
 

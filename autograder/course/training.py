@@ -362,3 +362,18 @@ def fit(model: nn.Module, train_set: Dataset, test_set: Dataset, cfg: TrainConfi
         if on_epoch_end is not None:
             on_epoch_end(row)
     return history
+
+
+def time_to_accuracy(history: list[dict[str, float]], target: float
+                     ) -> tuple[int, float] | None:
+    """``(epoch, seconds)`` at the end of the first epoch whose test accuracy is at least
+    ``target`` (a fraction), ``seconds`` being the training time summed over epochs 1..epoch
+    (the evaluation passes are not counted); ``None`` if no epoch reached it."""
+    if not 0 < target <= 1:
+        raise ValueError(f"target must be an accuracy in (0, 1], got {target}")
+    seconds = 0.0
+    for row in history:
+        seconds += row["seconds"]
+        if row["test_acc"] >= target:
+            return int(row["epoch"]), seconds
+    return None
