@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from autograder.course import datasets, ddp
+from autograder.course import datasets, ddp, image_runs, models
 from autograder.course.training import TrainConfig, fit, seed_everything
 
 
@@ -76,7 +76,10 @@ class ResNet1d(nn.Module):
 
 
 def load(dataset: str, limit: int | None) -> tuple:
-    """``(train, test)`` TensorDatasets; ``digits`` flattened to 64 features."""
+    """``(train, test)`` TensorDatasets; ``digits`` flattened to 64 features; ``images``:
+    CIFAR-10 if it is on disk, else the digits at 32×32, normalized (``image_runs``)."""
+    if dataset == "images":
+        return datasets.as_datasets(image_runs.load_images(limit).split)
     if dataset == "mnist1d":
         split = datasets.mnist1d()
     elif dataset == "digits":
@@ -84,17 +87,33 @@ def load(dataset: str, limit: int | None) -> tuple:
         split = datasets.Split(s.x_train.reshape(len(s.x_train), -1), s.y_train,
                                s.x_test.reshape(len(s.x_test), -1), s.y_test)
     else:
-        raise ValueError(f"dataset must be 'mnist1d' or 'digits', got {dataset!r}")
+        raise ValueError(f"dataset must be 'mnist1d', 'digits' or 'images', got {dataset!r}")
     if limit is not None:
         split = datasets.Split(split.x_train[:limit], split.y_train[:limit],
                                split.x_test, split.y_test)
     return datasets.as_datasets(split)
 
 
+def make_model(name: str, example: torch.Tensor) -> nn.Module:
+    """The model ``name`` for inputs shaped like ``example`` (one example, no batch axis)."""
+    if name.startswith("resnet18"):
+        if example.dim() != 3 or tuple(example.shape[1:]) != (32, 32):
+            raise ValueError(f"--model {name} needs 32x32 images (--dataset images), got "
+                             f"examples of shape {tuple(example.shape)}")
+        widths = (16, 32, 64, 128) if name == "resnet18-quarter" else (64, 128, 256, 512)
+        return models.resnet_small_images(18, 10, widths, in_channels=example.shape[0])
+    if example.dim() != 1:
+        raise ValueError(f"--model {name} needs flat examples (--dataset mnist1d or digits), "
+                         f"got examples of shape {tuple(example.shape)}")
+    return MLP(example.numel()) if name == "mlp" else ResNet1d(example.numel())
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--dataset", choices=["mnist1d", "digits"], default="mnist1d")
-    p.add_argument("--model", choices=["mlp", "cnn"], default="cnn")
+    p.add_argument("--dataset", choices=["mnist1d", "digits", "images"], default="mnist1d")
+    p.add_argument("--model", choices=["mlp", "cnn", "resnet18", "resnet18-quarter"],
+                   default="cnn", help="resnet18*: for --dataset images (32x32)")
+    p.add_argument("--optimizer", choices=["adamw", "adam", "sgd"], default="adamw")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=64, help="global batch size")
     p.add_argument("--lr", type=float, default=5e-3)
@@ -116,10 +135,10 @@ def main(argv: list[str] | None = None) -> list[dict[str, float]]:
     try:
         train_set, test_set = load(args.dataset, args.limit)
         seed_everything(args.seed)  # the same initial weights in every process
-        in_features = train_set[0][0].numel()
-        model = MLP(in_features) if args.model == "mlp" else ResNet1d(in_features)
+        model = make_model(args.model, train_set[0][0])
         cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                           weight_decay=args.weight_decay, schedule=args.schedule,
+                          optimizer=args.optimizer,
                           seed=args.seed, device=device, checkpoint=args.checkpoint)
         history = fit(model, train_set, test_set, cfg)
         if args.save_weights is not None:

@@ -6,7 +6,8 @@ Everything a chapter needs to train a classifier, on whatever hardware the reade
   ``TrainConfig.device`` or the environment variable ``COURSE_DEVICE`` overrides it;
 * mixed precision on CUDA GPUs (``amp_plan``): bfloat16 where the GPU supports it, otherwise
   float16 with a ``GradScaler``; off on the CPU and on MPS;
-* ``channels_last`` memory format for 4-D inputs (images) on CUDA; optional ``torch.compile``;
+* ``channels_last`` memory format for 4-D inputs (images) on CUDA, and on the CPU when asked
+  (``TrainConfig.channels_last=True``); optional ``torch.compile``;
 * a ``DataLoader`` with worker processes and pinned memory on CUDA, in-process on the CPU;
 * the order of the examples in epoch ``e`` depends only on ``(seed, e)``: the loader uses a
   ``DistributedSampler`` (with one replica when running in a single process), reseeded each
@@ -77,7 +78,7 @@ class TrainConfig:
     seed: int = 0
     device: str | None = None        # None: choose_device()
     amp: bool = True                 # mixed precision where amp_plan allows it
-    channels_last: bool = True       # for 4-D inputs on CUDA
+    channels_last: bool | None = None  # 4-D inputs: None = on CUDA only, True = any device
     compile: bool = False            # torch.compile the model
     num_workers: int | None = None   # None: 4 on CUDA, 0 elsewhere
     checkpoint: str | Path | None = None
@@ -276,7 +277,8 @@ def fit(model: nn.Module, train_set: Dataset, test_set: Dataset, cfg: TrainConfi
     device = choose_device(cfg.device)
     plan = amp_plan(device, cfg.amp)
     sample_x = train_set[0][0]
-    channels_last = cfg.channels_last and device.type == "cuda" and sample_x.dim() == 3
+    wanted = device.type == "cuda" if cfg.channels_last is None else cfg.channels_last
+    channels_last = wanted and device.type != "mps" and sample_x.dim() == 3
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
 

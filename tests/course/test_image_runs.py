@@ -133,3 +133,38 @@ def test_small_image_resnet18_shapes_and_size():
     assert narrow(torch.zeros(2, 1, 32, 32)).shape == (2, 10)
     with pytest.raises(ValueError, match="4 stages"):
         models.resnet_small_images(18, 10, (16, 32, 64))
+
+
+@pytest.mark.parametrize(("setting", "expected"), [(None, False), (True, True), (False, False)])
+def test_channels_last_on_the_cpu_only_when_asked(setting, expected):
+    from torch.utils.data import TensorDataset
+
+    from autograder.course.training import TrainConfig, fit
+
+    torch.set_num_threads(1)
+    x, y = torch.randn(16, 3, 8, 8), torch.arange(16) % 2
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Flatten(),
+                                torch.nn.Linear(4 * 36, 2))
+    history = fit(model, TensorDataset(x, y), TensorDataset(x, y),
+                  TrainConfig(epochs=1, batch_size=8, channels_last=setting, progress=False,
+                              device="cpu"), augment=shift_and_flip(1, True))
+    assert len(history) == 1
+    weight = model[0].weight
+    assert weight.is_contiguous(memory_format=torch.channels_last) is expected
+    assert weight.is_contiguous() is not expected
+
+
+def test_training_script_trains_the_resnet_on_images(tmp_path, monkeypatch):
+    from autograder.course import train_script
+
+    torch.set_num_threads(1)
+    monkeypatch.setenv("COURSE_DATA", str(tmp_path))  # no CIFAR-10 there: the digits
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    history = train_script.main(["--dataset", "images", "--model", "resnet18-quarter",
+                                 "--epochs", "1", "--limit", "64", "--batch-size", "32",
+                                 "--optimizer", "sgd", "--lr", "0.05"])
+    assert len(history) == 1 and 0 <= history[0]["test_acc"] <= 1
+    with pytest.raises(ValueError, match="needs 32x32 images"):
+        train_script.make_model("resnet18", torch.zeros(40))
+    with pytest.raises(ValueError, match="needs flat examples"):
+        train_script.make_model("mlp", torch.zeros(1, 32, 32))
