@@ -36,8 +36,13 @@ Dtypes:
 Errors:
     Wrong shapes or arguments raise ``ValueError`` naming the argument and what was expected.
 
-The work is done by numba kernels compiled on first use (``cache=True`` keeps them on disk),
-so importing this package compiles nothing.
+The work is done by numba kernels compiled on first use (``cache=True`` keeps them on disk,
+so a second process loads them in well under a second), so importing this package compiles
+nothing and starts no thread. Calls use numba's thread count (``NUMBA_NUM_THREADS``,
+``numba.set_num_threads``): each thread runs whole images, with NumPy's BLAS held to one
+thread during the call (:mod:`._threads`); with one thread no thread is started at all.
+How each kernel is computed, and why, is in the docstrings of :mod:`.conv`,
+:mod:`.conv_backward` and :mod:`.pooling`; ``bench/kernels.py`` measures them against PyTorch.
 """
 
 from .conv import conv1d, conv2d

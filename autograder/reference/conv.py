@@ -7,12 +7,34 @@ For an input ``x`` of shape ``(N, C, H, W)`` padded to ``xp``, weights ``w`` of 
 
 The kernel is *not* flipped (that would be a mathematical convolution); this is what every
 deep-learning library calls convolution. ``conv1d`` is ``conv2d`` with ``H = KH = 1``.
+
+How it is computed, and why (measured with ``bench/kernels.py`` on the course's 2-core
+machine; see :func:`conv2d_padded`): im2col into a buffer allocated with NumPy, then BLAS
+matrix products, the images split among threads. The alternatives and why they lost:
+
+* direct numba loops (the textbook loop nest, even with contiguous inner loops): 5x slower
+  than PyTorch on a ResNet layer and 7x on its backward pass; BLAS does the multiply-adds at
+  the machine's SGEMM speed, which LLVM-vectorised numba loops reach only with register
+  blocking that numba cannot express;
+* one im2col of the whole batch, then one GEMM: the columns (151 MB for the ResNet layer)
+  make a round trip through memory; chunks of ``CHUNK_BYTES`` stay in cache, and GEMMs on
+  a chunk ran at 87 GFLOP/s against 61 on one thread;
+* numba's ``prange`` for the lowering plus multithreaded BLAS for the products: two thread
+  pools taking turns, one barrier per chunk each; on a loaded machine that was 7x slower than
+  one thread (see :mod:`._threads`);
+* for stride 1 with few input taps (``C*KH*KW <= SHIFTED_MAX_ROWS``, LeNet's first layer)
+  the GEMM is too thin for BLAS, and a direct kernel wins: each tap is a shifted view of the
+  padded image, no im2col (:func:`shifted_conv2d`, 2.7x faster than im2col + BLAS there). It
+  lost to im2col + BLAS on LeNet conv2 (150 taps), the 1-D layer and the ResNet layer;
+* not tried, for time: the "shifted GEMM" version of that trick for wide layers (NHWC copies
+  and one accumulating GEMM per tap with K = C), and Winograd for 3x3 (fewer multiplications,
+  but an error that float64 callers comparing against PyTorch at 1e-10 would notice).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._arguments import (
     check_ndim,
@@ -21,46 +43,142 @@ from ._arguments import (
     float_array,
     positive_int,
 )
+from ._threads import one_thread_blas, run_split
+from .im2col import U, lower
 from .shapes import Window2D, output_size, resolve_padding_1d, window_2d
 
+# Bytes of the column buffer a chunk of images is lowered into. One chunk is lowered, multiplied
+# and written out before the next, so the columns are read back by BLAS while they are still in
+# the (32 MB, shared) L3 cache instead of making a round trip through memory; a few megabytes
+# also leave BLAS a long enough matrix to run at full speed.
+CHUNK_BYTES = 8 << 20
 
-@njit(parallel=True, cache=True)
-def conv2d_kernel(xp, w, out, sh, sw, dh, dw):  # pragma: no cover - compiled by numba
-    """Add the cross-correlation of ``xp`` (already padded) with ``w`` to ``out``.
+# Multiply-adds per image (F x C*KH*KW x L) above which each image gets its own GEMM written
+# straight into the output (``(F, C*KH*KW) @ (C*KH*KW, L)``); below it one GEMM covers the
+# whole chunk (``N*L`` columns) and its result is copied into place. Small images (LeNet:
+# L = 100) make per-image GEMMs too small for BLAS; large ones (ResNet: 64 x 576 x 1024 per
+# image) make the copy a waste and one more pass over the output.
+PER_IMAGE_GEMM_MACS = 4_000_000
 
-    ``out`` holds the bias on entry. One (image, filter) pair per parallel task; the inner
-    loop runs along a row of the output, contiguous in memory when ``sw == 1``.
-    """
-    n_images, channels = xp.shape[0], xp.shape[1]
-    filters, kh, kw = w.shape[0], w.shape[2], w.shape[3]
-    oh_size, ow_size = out.shape[2], out.shape[3]
-    for task in prange(n_images * filters):
-        n = task // filters
-        f = task - n * filters
+
+@njit(nogil=True, cache=True)
+def columns_to_output(res, out, n0, b):  # pragma: no cover - compiled by numba
+    """``out[n0 + nl, f, :] = res[f, nl, :] + b[f]``: from GEMM layout to ``(N, F, L)``."""
+    filters, n_block, length = res.shape
+    for nl in range(n_block):
+        for f in range(filters):
+            bias = b[f]
+            for k in range(length):
+                out[n0 + nl, f, U(k)] = res[f, nl, U(k)] + bias
+
+
+@njit(nogil=True, cache=True)
+def output_to_columns(dy, res, n0):  # pragma: no cover - compiled by numba
+    """``res[f, nl, :] = dy[n0 + nl, f, :]``: from ``(N, F, L)`` to GEMM layout (serial)."""
+    filters, n_block, length = res.shape
+    for nl in range(n_block):
+        for f in range(filters):
+            for k in range(length):
+                res[f, nl, U(k)] = dy[n0 + nl, f, U(k)]
+
+
+# Multiply-adds below which a thread is not worth waking (about 0.1 ms of work).
+MIN_THREAD_MACS = 2_000_000
+
+
+# Largest C*KH*KW for which stride-1 convolutions skip im2col and BLAS (see shifted_conv2d).
+SHIFTED_MAX_ROWS = 32
+
+
+@njit(nogil=True, cache=True)
+def pad_images(x, xp, top, left, n_start, n_stop):  # pragma: no cover - compiled by numba
+    """``xp[n]`` = image ``x[n]`` with zeros around it (``xp`` may be taller than needed)."""
+    channels, height, width = x.shape[1], x.shape[2], x.shape[3]
+    padded_height, padded_width = xp.shape[2], xp.shape[3]
+    for n in range(n_start, n_stop):
         for c in range(channels):
-            for i in range(kh):
-                for j in range(kw):
-                    weight = w[f, c, i, j]
-                    for oh in range(oh_size):
-                        src = xp[n, c, oh * sh + i * dh, j * dw :]
-                        dst = out[n, f, oh]
-                        if sw == 1:
-                            for ow in range(ow_size):
-                                dst[ow] += weight * src[ow]
-                        else:
-                            for ow in range(ow_size):
-                                dst[ow] += weight * src[ow * sw]
+            for h in range(padded_height):
+                source = h - top
+                if source < 0 or source >= height:
+                    for k in range(padded_width):
+                        xp[n, c, U(h), U(k)] = 0.0
+                    continue
+                for k in range(left):
+                    xp[n, c, U(h), U(k)] = 0.0
+                for k in range(width):
+                    xp[n, c, U(h), U(k + left)] = x[n, c, U(source), U(k)]
+                for k in range(left + width, padded_width):
+                    xp[n, c, U(h), U(k)] = 0.0
 
 
-def pad_2d(x: np.ndarray, pads, value: float = 0.0) -> np.ndarray:
-    """``x`` of shape ``(N, C, H, W)`` with ``pads = ((top, bottom), (left, right))`` added.
+@njit(nogil=True, cache=True)
+def shifted_conv_kernel(xf, w, b, out, acc, n_start, n_stop, dh, dw, wp):  # pragma: no cover
+    """Stride-1 convolution of padded, flattened images ``xf`` ``(N, C, (Hp+1)*Wp)``.
 
-    Returns ``x`` itself when there is nothing to add.
+    Output ``(oh, ow)`` is computed at flat position ``p = oh*Wp + ow`` of a plane as wide as
+    the padded input, where every tap ``(i, j)`` is the same shifted copy of the input:
+    ``acc[p] += w[f, c, i, j] * xf[n, c, p + i*DH*Wp + j*DW]``, one long contiguous loop per
+    tap (the ``Wp - OW`` extra columns per row are computed and dropped). ``acc`` holds a
+    block of whole rows (it stays in L1); a 5-wide kernel row is done in one pass.
     """
-    (top, bottom), (left, right) = pads
-    if top == bottom == left == right == 0:
-        return x
-    return np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=value)
+    filters, channels, kh, kw = w.shape
+    oh_size, ow_size = out.shape[2], out.shape[3]
+    block_rows = acc.shape[0] // wp
+    for n in range(n_start, n_stop):
+        for oh0 in range(0, oh_size, block_rows):
+            n_rows = min(block_rows, oh_size - oh0)
+            m = n_rows * wp
+            p0 = oh0 * wp
+            for f in range(filters):
+                for p in range(m):
+                    acc[U(p)] = 0.0
+                for c in range(channels):
+                    for i in range(kh):
+                        base = p0 + i * dh * wp
+                        if kw == 5:
+                            w0, w1, w2 = w[f, c, i, 0], w[f, c, i, 1], w[f, c, i, 2]
+                            w3, w4 = w[f, c, i, 3], w[f, c, i, 4]
+                            for p in range(m):
+                                q = base + p
+                                acc[U(p)] += (
+                                    (w0 * xf[n, c, U(q)] + w1 * xf[n, c, U(q + dw)])
+                                    + (w2 * xf[n, c, U(q + 2 * dw)] + w3 * xf[n, c, U(q + 3 * dw)])
+                                ) + w4 * xf[n, c, U(q + 4 * dw)]
+                        else:
+                            for j in range(kw):
+                                weight = w[f, c, i, j]
+                                shifted = base + j * dw
+                                for p in range(m):
+                                    acc[U(p)] += weight * xf[n, c, U(shifted + p)]
+                bias = b[f]
+                for r in range(n_rows):
+                    for ow in range(ow_size):
+                        out[n, f, U(oh0 + r), U(ow)] = acc[U(r * wp + ow)] + bias
+
+
+def images_per_chunk(n_images: int, rows: int, length: int, itemsize: int) -> int:
+    """How many images' columns (``rows x length`` each) fit in ``CHUNK_BYTES``; at least 1."""
+    return max(1, min(n_images, CHUNK_BYTES // max(1, rows * length * itemsize)))
+
+
+def per_image_gemm(filters: int, rows: int, length: int) -> bool:
+    """True when each image is large enough for a GEMM of its own (``PER_IMAGE_GEMM_MACS``)."""
+    return filters * rows * length >= PER_IMAGE_GEMM_MACS
+
+
+def chunk_view(buffer: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A C-contiguous array of ``shape`` at the start of ``buffer`` (the last, smaller chunk)."""
+    return buffer.reshape(-1)[: int(np.prod(shape))].reshape(shape)
+
+
+def image_major(cols: np.ndarray) -> np.ndarray:
+    """``(rows, NB, ...)`` GEMM-layout columns seen as ``(NB, rows, L)``, without a copy.
+
+    Each image's ``(rows, L)`` matrix has a leading dimension of ``NB*L``, which BLAS takes
+    as it is, so ``np.matmul`` runs one GEMM per image on it.
+    """
+    rows, n_block = cols.shape[:2]
+    return cols.reshape(rows, n_block, -1).transpose(1, 0, 2)
 
 
 def conv2d(x, w, b=None, stride=1, padding=0, dilation=1) -> np.ndarray:
@@ -133,13 +251,106 @@ def conv1d(x, w, b=None, stride=1, padding=0, dilation=1) -> np.ndarray:
 
 
 def conv2d_padded(x: np.ndarray, w: np.ndarray, b, window: Window2D) -> np.ndarray:
-    """Run the kernel on validated, contiguous arrays of one dtype."""
-    n_images, filters = x.shape[0], w.shape[0]
-    out = np.empty((n_images, filters, *window.out), dtype=x.dtype)
-    out[...] = 0.0 if b is None else b[None, :, None, None]
-    xp = pad_2d(x, window.pads)
-    conv2d_kernel(xp, w, out, *window.stride, *window.dilation)
+    """Run the convolution on validated, contiguous arrays of one dtype: im2col + GEMM.
+
+    Why this formulation: the multiply-adds go to BLAS (``np.matmul``), which runs at the
+    machine's SGEMM speed; numba loop nests reached a fraction of it (5x slower than PyTorch
+    on a ResNet layer, see ``bench/kernels.py``). The lowering is chunked (``CHUNK_BYTES``)
+    and writes into buffers allocated here, because allocating inside numba costs page faults
+    on every call. Every stride, dilation and padding goes through the same code, so the tests
+    against PyTorch cover every path. For a chunk of ``NB`` images:
+
+        cols (C*KH*KW [+1], NB, L) <- im2col of the chunk (numba)
+
+    then, for large images (:func:`per_image_gemm`), one GEMM per image straight into ``y``,
+    with the bias folded in as a row of ones under the columns and a column ``b`` beside the
+    weights:
+
+        y[n] (F, L) = [w | b] @ [cols[:, n] ; 1]
+
+    and for small ones (LeNet), one GEMM over the whole chunk and a copy into place:
+
+        res (F, NB*L) = w @ cols;   y[n, f] = res[f, n] + b[f]
+
+    Each of ``num_threads()`` threads takes a block of images and runs it start to finish with
+    single-threaded BLAS (see :mod:`._threads` for why not numba's ``prange`` + BLAS threads).
+    """
+    n_images, channels = x.shape[:2]
+    filters = w.shape[0]
+    (kh, kw), (oh, ow) = window.kernel, window.out
+    rows, length = channels * kh * kw, oh * ow
+    if window.stride == (1, 1) and rows <= SHIFTED_MAX_ROWS:
+        return shifted_conv2d(x, w, b, window)
+    out = np.empty((n_images, filters, oh, ow), dtype=x.dtype)
+    if n_images == 0:
+        return out
+    weights = w.reshape(filters, rows)
+    out3 = out.reshape(n_images, filters, length)
+    per_image = per_image_gemm(filters, rows, length)
+    with_bias = per_image and b is not None
+    if with_bias:
+        weights = np.concatenate([weights, b[:, None]], axis=1)
+    bias = np.zeros(filters, dtype=x.dtype) if b is None else b
+
+    def images(start: int, stop: int) -> None:
+        """Images ``start .. stop`` of ``y``, one chunk at a time (runs on its own thread)."""
+        block = images_per_chunk(stop - start, rows, length, x.itemsize)
+        cols_buffer = np.empty((rows + with_bias) * block * length, dtype=x.dtype)
+        if not per_image:
+            res_buffer = np.empty(filters * block * length, dtype=x.dtype)
+        for n0 in range(start, stop, block):
+            nb = min(block, stop - n0)
+            cols = chunk_view(cols_buffer, (rows + with_bias, nb, oh, ow))
+            lower(x, cols, n0, window)
+            if per_image:
+                if with_bias:
+                    cols[rows] = 1.0
+                np.matmul(weights, image_major(cols), out=out3[n0 : n0 + nb])
+            else:
+                res = chunk_view(res_buffer, (filters, nb * length))
+                np.matmul(weights, cols.reshape(rows, nb * length), out=res)
+                columns_to_output(res.reshape(filters, nb, length), out3, n0, bias)
+
+    with one_thread_blas():
+        run_split(images, n_images, min_per_thread=images_per_thread(filters, rows, length))
     return out
+
+
+def shifted_conv2d(x: np.ndarray, w: np.ndarray, b, window: Window2D) -> np.ndarray:
+    """Stride-1 convolution with few input taps (``C*KH*KW <= SHIFTED_MAX_ROWS``), no BLAS.
+
+    Why: with ``C*KH*KW`` tiny (LeNet's first layer: 1*5*5 = 25) the GEMM of im2col is a
+    thin ``(F, 25) @ (25, N*L)`` product that BLAS runs at a quarter of its speed, after
+    im2col has written 25 copies of the input. Here each tap is a shifted view of the padded
+    image (see :func:`shifted_conv_kernel`), so nothing is copied but the padding: 0.35 ms
+    instead of 0.94 ms for LeNet conv1 on one thread (PyTorch: 0.62 ms).
+    """
+    n_images, channels, height, width = x.shape
+    filters = w.shape[0]
+    (top, bottom), (left, right) = window.pads
+    padded_width = width + left + right
+    out = np.empty((n_images, filters, *window.out), dtype=x.dtype)
+    if n_images == 0:
+        return out
+    # One spare row at the bottom: the dropped columns of the last row read past the image.
+    xp = np.empty((n_images, channels, height + top + bottom + 1, padded_width), dtype=x.dtype)
+    flat = xp.reshape(n_images, channels, -1)
+    bias = np.zeros(filters, dtype=x.dtype) if b is None else b
+    block_rows = max(1, 2048 // padded_width)
+
+    def images(start: int, stop: int) -> None:
+        acc = np.empty(block_rows * padded_width, dtype=x.dtype)
+        pad_images(x, xp, top, left, start, stop)
+        shifted_conv_kernel(flat, w, bias, out, acc, start, stop, *window.dilation, padded_width)
+
+    macs = filters * channels * window.kernel[0] * window.kernel[1] * padded_width * window.out[0]
+    run_split(images, n_images, max(1, MIN_THREAD_MACS // max(1, macs)))
+    return out
+
+
+def images_per_thread(filters: int, rows: int, length: int) -> int:
+    """The fewest images worth handing to another thread: about ``MIN_THREAD_MACS`` of work."""
+    return max(1, MIN_THREAD_MACS // max(1, filters * rows * length))
 
 
 def conv_arrays(x, w, b, spatial: tuple[str, ...], kernel: tuple[str, ...]):

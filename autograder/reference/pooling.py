@@ -14,15 +14,37 @@ with ``OH = (H + top + bottom - KH) // SH + 1``.
 
 Like PyTorch, padding may be at most half the kernel on each side, so every window holds at
 least one real input value.
+
+How: direct numba loops, the ``N*C`` planes split among threads (:mod:`._threads`). Pooling
+does no multiply-adds worth a matrix product; it is one pass over memory, so the work is to
+make that pass cheap. 2x2 windows with stride 2 and no padding (most CNNs) have their own
+kernels with the window unrolled, which LLVM vectorises along the rows (8-40x faster than the
+general loops, and faster than PyTorch's CPU pooling); every other window uses the general
+loops. The backward passes zero each plane of ``dx`` in the thread that fills it.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._arguments import check_ndim, common_dtype, contiguous, float_array
+from ._threads import run_split
 from .shapes import Window2D, window_2d
+
+# Indices are cast to unsigned so that numba drops its negative-index wraparound check (a
+# select on every access, and gathers instead of vector loads in the loops it vectorises).
+U = np.uintp
+
+
+@njit(inline="always")
+def zero_plane(a, n, c):  # pragma: no cover - compiled by numba
+    """``a[n, c] = 0``, done by the thread that then fills the plane: the zeros are written by
+    the core that adds to them, while the plane is in its cache (``np.zeros`` would be one
+    serial pass over the whole array first)."""
+    for h in range(a.shape[2]):
+        for w in range(a.shape[3]):
+            a[n, c, U(h), U(w)] = 0.0
 
 
 @njit(cache=True)
@@ -35,19 +57,19 @@ def window_argmax(image, h0, h1, w0, w1):  # pragma: no cover - compiled by numb
     best_h, best_w = h0, w0
     for h in range(h0, h1):
         for w in range(w0, w1):
-            value = image[h, w]
+            value = image[U(h), U(w)]
             if value > best or np.isnan(value):
                 best = value
                 best_h, best_w = h, w
     return best, best_h, best_w
 
 
-@njit(parallel=True, cache=True)
-def max_pool2d_kernel(x, out, kh, kw, sh, sw, top, left):  # pragma: no cover - numba
+@njit(nogil=True, cache=True)
+def max_pool2d_kernel(x, out, kh, kw, sh, sw, top, left, start, stop):  # pragma: no cover - numba
     """``out[n, c, oh, ow]`` = max of the window's real (unpadded) inputs."""
     n_images, channels, height, width = x.shape
     oh_size, ow_size = out.shape[2], out.shape[3]
-    for task in prange(n_images * channels):
+    for task in range(start, stop):
         n = task // channels
         c = task - n * channels
         image = x[n, c]
@@ -60,18 +82,21 @@ def max_pool2d_kernel(x, out, kh, kw, sh, sw, top, left):  # pragma: no cover - 
                 w1 = min(w0 + kw, width)
                 w0 = max(w0, 0)
                 best, _, _ = window_argmax(image, h0, h1, w0, w1)
-                out[n, c, oh, ow] = best
+                out[n, c, U(oh), U(ow)] = best
 
 
-@njit(parallel=True, cache=True)
-def max_pool2d_backward_kernel(dy, x, dx, kh, kw, sh, sw, top, left):  # pragma: no cover
-    """Add ``dy[n, c, oh, ow]`` to ``dx`` (zeros on entry) at each window's argmax."""
+@njit(nogil=True, cache=True)
+def max_pool2d_backward_kernel(
+    dy, x, dx, kh, kw, sh, sw, top, left, start, stop
+):  # pragma: no cover
+    """``dx`` (garbage on entry): zeros, plus ``dy[n, c, oh, ow]`` at each window's argmax."""
     n_images, channels, height, width = x.shape
     oh_size, ow_size = dy.shape[2], dy.shape[3]
-    for task in prange(n_images * channels):
+    for task in range(start, stop):
         n = task // channels
         c = task - n * channels
         image = x[n, c]
+        zero_plane(dx, n, c)
         for oh in range(oh_size):
             h0 = oh * sh - top
             h1 = min(h0 + kh, height)
@@ -81,16 +106,16 @@ def max_pool2d_backward_kernel(dy, x, dx, kh, kw, sh, sw, top, left):  # pragma:
                 w1 = min(w0 + kw, width)
                 w0 = max(w0, 0)
                 _, h, w = window_argmax(image, h0, h1, w0, w1)
-                dx[n, c, h, w] += dy[n, c, oh, ow]
+                dx[n, c, U(h), U(w)] += dy[n, c, U(oh), U(ow)]
 
 
-@njit(parallel=True, cache=True)
-def avg_pool2d_kernel(x, out, kh, kw, sh, sw, top, left):  # pragma: no cover - numba
+@njit(nogil=True, cache=True)
+def avg_pool2d_kernel(x, out, kh, kw, sh, sw, top, left, start, stop):  # pragma: no cover - numba
     """``out[n, c, oh, ow]`` = (sum of the window's real inputs) / (KH*KW), in float64."""
     n_images, channels, height, width = x.shape
     oh_size, ow_size = out.shape[2], out.shape[3]
     area = kh * kw
-    for task in prange(n_images * channels):
+    for task in range(start, stop):
         n = task // channels
         c = task - n * channels
         for oh in range(oh_size):
@@ -104,19 +129,20 @@ def avg_pool2d_kernel(x, out, kh, kw, sh, sw, top, left):  # pragma: no cover - 
                 total = 0.0
                 for h in range(h0, h1):
                     for w in range(w0, w1):
-                        total += x[n, c, h, w]
-                out[n, c, oh, ow] = total / area
+                        total += x[n, c, U(h), U(w)]
+                out[n, c, U(oh), U(ow)] = total / area
 
 
-@njit(parallel=True, cache=True)
-def avg_pool2d_backward_kernel(dy, dx, kh, kw, sh, sw, top, left):  # pragma: no cover
-    """Add ``dy[n, c, oh, ow] / (KH*KW)`` to every real input of each window."""
+@njit(nogil=True, cache=True)
+def avg_pool2d_backward_kernel(dy, dx, kh, kw, sh, sw, top, left, start, stop):  # pragma: no cover
+    """``dx``: zeros, plus ``dy[n, c, oh, ow] / (KH*KW)`` at every real input of each window."""
     n_images, channels, height, width = dx.shape
     oh_size, ow_size = dy.shape[2], dy.shape[3]
     area = kh * kw
-    for task in prange(n_images * channels):
+    for task in range(start, stop):
         n = task // channels
         c = task - n * channels
+        zero_plane(dx, n, c)
         for oh in range(oh_size):
             h0 = oh * sh - top
             h1 = min(h0 + kh, height)
@@ -125,10 +151,128 @@ def avg_pool2d_backward_kernel(dy, dx, kh, kw, sh, sw, top, left):  # pragma: no
                 w0 = ow * sw - left
                 w1 = min(w0 + kw, width)
                 w0 = max(w0, 0)
-                share = dy[n, c, oh, ow] / area
+                share = dy[n, c, U(oh), U(ow)] / area
                 for h in range(h0, h1):
                     for w in range(w0, w1):
-                        dx[n, c, h, w] += share
+                        dx[n, c, U(h), U(w)] += share
+
+
+# ---------------------------------------------------------------- 2x2 windows, stride 2
+# Why a second set of kernels: the general ones above loop over windows whose size is only
+# known at run time and clip them at the borders, about 20 ns per window here. With the
+# window fixed at 2x2, stride 2 and no padding (LeNet's and most CNNs' pooling) numba unrolls
+# the window and vectorises along ``ow``: 25-40x faster (0.5 ms instead of 21 ms for max
+# pooling of 64x64x32x32 on one thread), which is what makes pooling faster than PyTorch's.
+# Same semantics: first maximum wins on ties, a NaN beats everything (the last NaN wins),
+# averages summed in float64; a last odd row or column is never in a window.
+
+
+@njit(nogil=True, cache=True)
+def max_pool2x2_kernel(x, out, start, stop):  # pragma: no cover - compiled by numba
+    """``out[n, c, oh, ow] = max(x[n, c, 2oh:2oh+2, 2ow:2ow+2])``."""
+    channels = x.shape[1]
+    oh_size, ow_size = out.shape[2], out.shape[3]
+    for task in range(start, stop):
+        n = task // channels
+        c = task - n * channels
+        for oh in range(oh_size):
+            h = 2 * oh
+            for ow in range(ow_size):
+                w = 2 * ow
+                best = -np.inf
+                for i in range(2):
+                    for j in range(2):
+                        value = x[n, c, U(h + i), U(w + j)]
+                        if value > best or np.isnan(value):
+                            best = value
+                out[n, c, U(oh), U(ow)] = best
+
+
+@njit(nogil=True, cache=True)
+def max_pool2x2_backward_kernel(dy, x, dx, start, stop):  # pragma: no cover - compiled by numba
+    """``dx`` (garbage on entry): ``dy`` at each 2x2 window's argmax, zeros elsewhere."""
+    n_images, channels, height, width = x.shape
+    oh_size, ow_size = dy.shape[2], dy.shape[3]
+    for task in range(start, stop):
+        n = task // channels
+        c = task - n * channels
+        for oh in range(oh_size):
+            h = 2 * oh
+            for ow in range(ow_size):
+                w = 2 * ow
+                # The window's four values in row-major order. ``t_k``: value k takes over
+                # as the maximum (larger, or NaN; so the first maximum and the last NaN win,
+                # as in window_argmax). Written with selects and bitwise & | (Python's ``and``
+                # / ``or`` compile to branches): on real data each comparison is a coin toss,
+                # and the branchy version was 4-7x slower (11 ms instead of 2.8 ms here).
+                v0 = x[n, c, U(h), U(w)]
+                v1 = x[n, c, U(h), U(w + 1)]
+                v2 = x[n, c, U(h + 1), U(w)]
+                v3 = x[n, c, U(h + 1), U(w + 1)]
+                t1 = (v1 > v0) | (v1 != v1)
+                b1 = v1 if t1 else v0
+                t2 = (v2 > b1) | (v2 != v2)
+                b2 = v2 if t2 else b1
+                t3 = (v3 > b2) | (v3 != v3)
+                grad = dy[n, c, U(oh), U(ow)]
+                dx[n, c, U(h + 1), U(w + 1)] = grad if t3 else 0.0
+                dx[n, c, U(h + 1), U(w)] = grad if (t2 & (not t3)) else 0.0
+                dx[n, c, U(h), U(w + 1)] = grad if (t1 & (not (t2 | t3))) else 0.0
+                dx[n, c, U(h), U(w)] = 0.0 if (t1 | t2 | t3) else grad
+        for h in range(2 * oh_size, height):  # an odd last row: in no window
+            for w in range(width):
+                dx[n, c, U(h), U(w)] = 0.0
+        for h in range(2 * oh_size):  # an odd last column
+            for w in range(2 * ow_size, width):
+                dx[n, c, U(h), U(w)] = 0.0
+
+
+@njit(nogil=True, cache=True)
+def avg_pool2x2_kernel(x, out, start, stop):  # pragma: no cover - compiled by numba
+    """``out[n, c, oh, ow]`` = mean of ``x[n, c, 2oh:2oh+2, 2ow:2ow+2]`` (summed in float64)."""
+    channels = x.shape[1]
+    oh_size, ow_size = out.shape[2], out.shape[3]
+    for task in range(start, stop):
+        n = task // channels
+        c = task - n * channels
+        for oh in range(oh_size):
+            h = 2 * oh
+            for ow in range(ow_size):
+                w = 2 * ow
+                total = 0.0
+                for i in range(2):
+                    for j in range(2):
+                        total += x[n, c, U(h + i), U(w + j)]
+                out[n, c, U(oh), U(ow)] = total / 4
+
+
+@njit(nogil=True, cache=True)
+def avg_pool2x2_backward_kernel(dy, dx, start, stop):  # pragma: no cover - compiled by numba
+    """``dx`` (garbage on entry): ``dy / 4`` at the four inputs of each window, zeros elsewhere."""
+    n_images, channels, height, width = dx.shape
+    oh_size, ow_size = dy.shape[2], dy.shape[3]
+    for task in range(start, stop):
+        n = task // channels
+        c = task - n * channels
+        for oh in range(oh_size):
+            h = 2 * oh
+            for ow in range(ow_size):
+                w = 2 * ow
+                share = dy[n, c, U(oh), U(ow)] / 4
+                for i in range(2):
+                    for j in range(2):
+                        dx[n, c, U(h + i), U(w + j)] = share
+        for h in range(2 * oh_size, height):
+            for w in range(width):
+                dx[n, c, U(h), U(w)] = 0.0
+        for h in range(2 * oh_size):
+            for w in range(2 * ow_size, width):
+                dx[n, c, U(h), U(w)] = 0.0
+
+
+def is_2x2(window: Window2D) -> bool:
+    """True for 2x2 windows with stride 2 and no padding: the specialised kernels apply."""
+    return window.kernel == (2, 2) and window.stride == (2, 2) and window.pads == ((0, 0), (0, 0))
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0) -> np.ndarray:
@@ -153,7 +297,10 @@ def max_pool2d(x, kernel_size, stride=None, padding=0) -> np.ndarray:
     """
     x, window = _pool_arguments(x, kernel_size, stride, padding)
     out = np.empty((*x.shape[:2], *window.out), dtype=x.dtype)
-    max_pool2d_kernel(x, out, *_kernel_arguments(window))
+    if is_2x2(window):
+        _planes(max_pool2x2_kernel, x, out)
+    else:
+        _planes(max_pool2d_kernel, x, out, *_kernel_arguments(window))
     return out
 
 
@@ -171,7 +318,10 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0) -> np.ndarray:
     """
     x, window = _pool_arguments(x, kernel_size, stride, padding)
     out = np.empty((*x.shape[:2], *window.out), dtype=x.dtype)
-    avg_pool2d_kernel(x, out, *_kernel_arguments(window))
+    if is_2x2(window):
+        _planes(avg_pool2x2_kernel, x, out)
+    else:
+        _planes(avg_pool2d_kernel, x, out, *_kernel_arguments(window))
     return out
 
 
@@ -189,8 +339,11 @@ def max_pool2d_backward(dy, x, kernel_size, stride=None, padding=0) -> np.ndarra
     """
     x, window = _pool_arguments(x, kernel_size, stride, padding)
     dy, x = _pool_gradient(dy, x, window)
-    dx = np.zeros_like(x)
-    max_pool2d_backward_kernel(dy, x, dx, *_kernel_arguments(window))
+    dx = np.empty_like(x)
+    if is_2x2(window):
+        _planes(max_pool2x2_backward_kernel, dy, x, dx)
+    else:
+        _planes(max_pool2d_backward_kernel, dy, x, dx, *_kernel_arguments(window))
     return dx
 
 
@@ -203,8 +356,11 @@ def avg_pool2d_backward(dy, x, kernel_size, stride=None, padding=0) -> np.ndarra
     """
     x, window = _pool_arguments(x, kernel_size, stride, padding)
     dy, x = _pool_gradient(dy, x, window)
-    dx = np.zeros_like(x)
-    avg_pool2d_backward_kernel(dy, dx, *_kernel_arguments(window))
+    dx = np.empty_like(x)
+    if is_2x2(window):
+        _planes(avg_pool2x2_backward_kernel, dy, dx)
+    else:
+        _planes(avg_pool2d_backward_kernel, dy, dx, *_kernel_arguments(window))
     return dx
 
 
@@ -233,6 +389,16 @@ def _pool_gradient(dy, x: np.ndarray, window: Window2D) -> tuple[np.ndarray, np.
         )
     dtype = common_dtype(dy, x)
     return contiguous(dy, dtype), contiguous(x, dtype)
+
+
+def _planes(kernel, *arguments) -> None:
+    """Run ``kernel(*arguments, start, stop)`` over the ``N*C`` planes of its first array,
+    split among ``num_threads()`` threads (see :mod:`._threads`): each plane is independent.
+    Threads get at least ~64K input elements each; less is not worth a thread."""
+    planes = arguments[0].shape[0] * arguments[0].shape[1]
+    plane_size = max(a.shape[2] * a.shape[3] for a in arguments if isinstance(a, np.ndarray))
+    per_thread = max(1, (1 << 16) // max(1, plane_size))
+    run_split(lambda start, stop: kernel(*arguments, start, stop), planes, per_thread)
 
 
 def _kernel_arguments(window: Window2D) -> tuple[int, ...]:
