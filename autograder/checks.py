@@ -15,10 +15,11 @@ grading time, so knowing the test code does not give away the expected values.
 twice: once with the instructor's solutions in a process where no learner code ever ran
 (``AUTOGRADER_MODE=expect``: each check *records* its expected value), and once in the learner's
 process (``AUTOGRADER_MODE=answer``: each check *records* the learner's result as plain data,
-``.npy`` without pickles or JSON). The checks do not compare in either run; the grader compares
-the two recordings itself, with :func:`array_problem`, :func:`value_problem` and
-:func:`loop_problem` below. So every comparison in a test cell must go through these functions,
-and the sequence of checks a cell makes must not depend on the learner's results.
+JSON and ``.npy`` without pickles, appended to one pair of files per cell). The checks do not
+compare in either run; the grader compares the two recordings itself, with
+:func:`array_problem`, :func:`value_problem` and :func:`loop_problem` below. So every
+comparison in a test cell must go through these functions, and the sequence of checks a cell
+makes must not depend on the learner's results.
 """
 
 from __future__ import annotations
@@ -195,9 +196,16 @@ def _plain(value: Any) -> Any:
     return {"type": type(value).__name__, "value": None}
 
 
+RECORDS_FILE = "records.jsonl"  # one JSON object per check, numbered from 0 in "n"
+ARRAYS_FILE = "arrays.npy"  # the recorded arrays, one .npy record after another
+
+
 def _record(
     kind: str, value: Any, call: str, config: Mapping[str, Any] | None, **extra: Any
 ) -> None:
+    """Append one record to the cell's folder: a line of ``records.jsonl`` (and the array, at
+    ``offset`` in ``arrays.npy``). Two appends per check, not two new files: a test cell
+    makes hundreds of checks."""
     cell = os.environ.get(CELL_VARIABLE, "0")
     count = _counters.get(cell, 0)
     if count >= MAX_RECORDS_PER_CELL:
@@ -205,10 +213,18 @@ def _record(
     _counters[cell] = count + 1
     folder = Path(os.environ[RECORD_VARIABLE]) / cell
     folder.mkdir(parents=True, exist_ok=True)
-    meta: dict[str, Any] = {"kind": kind, "call": call, "config": describe(config), **extra}
+    meta: dict[str, Any] = {
+        "n": count,
+        "kind": kind,
+        "call": call,
+        "config": describe(config),
+        **extra,
+    }
     if kind == "array":
         if isinstance(value, np.ndarray) and value.dtype != object:
-            np.save(folder / f"{count}.npy", np.ascontiguousarray(value), allow_pickle=False)
+            with open(folder / ARRAYS_FILE, "ab") as arrays:
+                meta["offset"] = arrays.tell()
+                np.save(arrays, np.ascontiguousarray(value), allow_pickle=False)
             meta["type"] = "ndarray"
         else:
             meta["type"] = type(value).__name__
@@ -216,7 +232,8 @@ def _record(
         meta["value"] = _plain(value)
     elif kind == "no-loops":
         meta["function"] = str(getattr(value, "__name__", ""))
-    (folder / f"{count}.json").write_text(json.dumps(meta))
+    with open(folder / RECORDS_FILE, "a", encoding="utf-8") as records:
+        records.write(json.dumps(meta) + "\n")
 
 
 # --- the checks test cells call --------------------------------------------------------------

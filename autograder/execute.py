@@ -6,10 +6,15 @@ group and working folder, with a memory limit, one thread per numeric library, a
 capped. When a cell hangs or the process dies, the parent kills the whole group, records that
 cell as ``timeout`` or ``crashed``, and starts a fresh process that replays the other cells, so
 one broken part does not cost the parts after it.
+
+Isolated runs (grading as root) are forked from a warm *zygote* (:mod:`autograder.zygote`), one
+per grading process, instead of starting an interpreter and importing NumPy, IPython and numba
+every time; where it cannot start, a fresh interpreter is started through the sandbox launcher.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import resource
@@ -22,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import sandbox
+from . import sandbox, zygote
 
 OUTPUT_CAP_BYTES = 200_000
 KILL_GRACE_SECONDS = 5.0
@@ -94,6 +99,11 @@ def _child_env(extra: dict[str, str] | None) -> dict[str, str]:
             "VIRTUAL_ENV",
         )
     }
+    # the children import this very grader (not whatever else the environment would resolve
+    # `autograder` to, e.g. an editable install of another checkout)
+    project = str(Path(__file__).resolve().parent.parent)
+    others = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p != project]
+    env["PYTHONPATH"] = os.pathsep.join([project, *others])
     env.update(
         {
             "OMP_NUM_THREADS": "1",
@@ -108,14 +118,6 @@ def _child_env(extra: dict[str, str] | None) -> dict[str, str]:
     )
     env.update(extra or {})
     return env
-
-
-def _kill_group(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    process.wait()
 
 
 class _CappedReader(threading.Thread):
@@ -144,15 +146,228 @@ class _CappedReader(threading.Thread):
 
 @dataclass(frozen=True)
 class Isolation:
-    """Run the cells isolated (see :mod:`autograder.sandbox`): hide ``hide``, run as ``uid``."""
+    """Run the cells isolated (see :mod:`autograder.sandbox`): hide ``hide``, run as ``uid``.
+
+    ``warm``: modules the instructor's notebook imports, imported once by the pre-forked runner
+    (:mod:`autograder.zygote`) that forks the isolated processes; never names from a learner's
+    cells (the zygote imports them as root, outside the sandbox).
+    """
 
     hide: tuple[Path, ...]
     uid: int
     max_processes: int = 64
+    warm: tuple[str, ...] = ()
+    use_zygote: bool = True
+
+
+# Per-run variables: everything else in the environment is fixed when a zygote starts.
+_PER_RUN_VARIABLES = (
+    "HOME",
+    "MPLCONFIGDIR",
+    "IPYTHONDIR",
+    "TMPDIR",
+    "NUMBA_CACHE_DIR",
+    "AUTOGRADER_SEED",
+    "AUTOGRADER_MODE",
+    "AUTOGRADER_RECORD_DIR",
+)
+_zygote: zygote.Zygote | None = None
+_zygote_key: tuple | None = None
+_zygote_failed: set[tuple] = set()
+
+
+def _get_zygote(env: dict[str, str], warm: tuple[str, ...]) -> zygote.Zygote | None:
+    """This process's zygote for ``env`` and ``warm`` (started on first use), or None where one
+    cannot run (the caller then starts a fresh interpreter per run)."""
+    global _zygote, _zygote_key
+    base = {k: v for k, v in env.items() if k not in _PER_RUN_VARIABLES}
+    key = (tuple(sorted(base.items())), warm)
+    stale = _zygote is not None and _zygote.pid is not None  # a run interrupted mid-way
+    if _zygote is not None and (_zygote_key != key or not _zygote.alive() or stale):
+        _zygote.close()
+        _zygote = None
+    if _zygote is None and key not in _zygote_failed:
+        try:
+            _zygote, _zygote_key = zygote.Zygote(base, list(warm)), key
+        except (zygote.ZygoteError, OSError, ValueError):
+            _zygote_failed.add(key)
+            return None
+        atexit.register(_close_zygote)
+        try:  # multiprocessing workers skip atexit; their finalizers do run
+            from multiprocessing import util
+
+            util.Finalize(_zygote, _close_zygote, exitpriority=10)
+        except ImportError:
+            pass
+    return _zygote
+
+
+def prestart_zygote(warm: tuple[str, ...]) -> None:
+    """Start this process's zygote now (a grading worker does, while the expectations run)."""
+    _get_zygote(_child_env(None), tuple(warm))
+
+
+def _forget_zygote_in_child() -> None:
+    """A forked grading worker must not share its parent's zygote (nor close it)."""
+    global _zygote, _zygote_key
+    _zygote = _zygote_key = None
+
+
+os.register_at_fork(after_in_child=_forget_zygote_in_child)
+
+
+def _close_zygote() -> None:
+    global _zygote
+    if _zygote is not None:
+        _zygote.close()
+        _zygote = None
+
+
+class _Child:
+    """The process running one attempt: a subprocess, or a child forked by the zygote."""
+
+    def __init__(self, process: subprocess.Popen | None, pid: int, forked=None) -> None:
+        self.process, self.pid, self.forked = process, pid, forked
+
+    def exit_code(self, timeout: float) -> int | None:
+        """The exit code (negative: killed by that signal) if it ends within ``timeout``."""
+        if self.forked is None:
+            try:
+                return self.process.wait(timeout=max(timeout, 0.0))
+            except subprocess.TimeoutExpired:
+                return None
+        status = self.forked.exit_status(timeout)
+        return None if status is None else os.waitstatus_to_exitcode(status)
+
+    def kill(self) -> None:
+        """SIGKILL its whole process group; reap it."""
+        for kill in (os.killpg, os.kill):  # the group exists once the child ran setsid()
+            try:
+                kill(self.pid, signal.SIGKILL)
+                break
+            except (ProcessLookupError, PermissionError):
+                continue
+        if self.forked is None:
+            self.process.wait()
+            return
+        try:
+            self.forked.finish()
+        except (zygote.ZygoteError, OSError):
+            _close_zygote()  # the next run starts a new one
+
+
+def _start_forked(forked, job: dict, env: dict[str, str], spec: dict):
+    """A child of the zygote running ``job`` isolated as ``spec`` says; (child, output, report)."""
+    job_r, job_w = os.pipe()
+    out_r, out_w = os.pipe()
+    report_r, report_w = os.pipe()
+    try:
+        pid = forked.fork(job_r, out_w, report_w)
+    except BaseException:
+        for fd in (job_w, out_r, report_r):
+            os.close(fd)
+        raise
+    finally:
+        for fd in (job_r, out_w, report_w):
+            os.close(fd)
+    try:
+        with os.fdopen(job_w, "wb") as pipe:  # the child reads it all before anything else
+            pipe.write(json.dumps({**job, "env": env, "spec": spec}).encode())
+    except BrokenPipeError:
+        pass
+    return _Child(None, pid, forked), os.fdopen(out_r, "rb"), report_r
 
 
 def _run_once(cells, workdir, cell_timeout, deadline, memory_mb, env, isolation=None):
     """Run ``cells`` in one child; return (reported outcomes, index that hung/crashed, output)."""
+    job = {"cells": [{"index": i, "source": s} for i, s in cells], "timeout": cell_timeout}
+    forked = None
+    if isolation is not None and isolation.use_zygote:
+        forked = _get_zygote(env, isolation.warm)
+    if forked is not None:
+        cache = Path(env.get("NUMBA_CACHE_DIR") or workdir / ".numba-cache")
+        if not cache.is_relative_to(workdir):  # only a folder of the scratch is writable
+            cache = Path(workdir) / ".numba-cache"
+        if not cache.is_dir():
+            cache.mkdir(parents=True)
+            os.chown(cache, isolation.uid, isolation.uid)
+        spec = sandbox.make_spec(
+            scratch=Path(workdir),
+            hide=list(isolation.hide),
+            uid=isolation.uid,
+            memory_mb=memory_mb,
+            max_processes=isolation.max_processes,
+            binds=[(cache, Path(forked.numba_cache))],
+        )
+        env = {**env, "NUMBA_CACHE_DIR": forked.numba_cache}
+        try:
+            child, stdout, read_fd = _start_forked(forked, job, env, spec)
+        except zygote.ZygoteError:
+            _close_zygote()
+            forked = None
+    if forked is None:
+        child, stdout, read_fd = _start_process(job, workdir, memory_mb, env, isolation)
+    reader = _CappedReader(stdout, OUTPUT_CAP_BYTES)
+    reader.start()
+    reported: dict[int, CellOutcome] = {}
+    pending = [i for i, _ in cells]
+    buffer = b""
+    failed_at: tuple[int, str, str] | None = None  # (index, status, why)
+    cell_started = time.monotonic()
+    with os.fdopen(read_fd, "rb", buffering=0) as report:
+        while pending:
+            now = time.monotonic()
+            hard_cell_deadline = cell_started + cell_timeout + KILL_GRACE_SECONDS
+            wait = min(hard_cell_deadline, deadline) - now
+            if wait <= 0:
+                why = (
+                    "time limit for one cell" if now < deadline else "time budget for the notebook"
+                )
+                failed_at = (pending[0], "timeout", why)
+                break
+            ready, _, _ = select.select([report], [], [], wait)
+            if not ready:
+                continue
+            chunk = report.read(65536)
+            if not chunk:  # the child died (or closed the pipe: then it gets the cell's time)
+                code = child.exit_code(min(hard_cell_deadline, deadline) - time.monotonic())
+                if code is not None and code < 0:
+                    sig = signal.Signals(-code).name
+                    why = f"killed by {sig}" + {
+                        "SIGKILL": ", probably for using too much memory",
+                        "SIGABRT": ", probably for using too much memory",
+                        "SIGSEGV": " (a segmentation fault: an index out of bounds in compiled "
+                        "code such as numba, or an allocation that failed)",
+                    }.get(sig, "")
+                elif code is None:
+                    why = "the process closed its report pipe and did not exit"
+                else:
+                    why = f"the process exited with code {code}"
+                failed_at = (pending[0], "crashed", why)
+                break
+            buffer += chunk
+            while b"\n" in buffer:
+                line, buffer = buffer.split(b"\n", 1)
+                outcome = _parse_report(line, pending)
+                if outcome is None:  # the learner's code wrote to the pipe: not a report
+                    continue
+                reported[outcome.index] = outcome
+                if outcome.index in pending:
+                    pending.remove(outcome.index)
+                cell_started = time.monotonic()
+            if len(buffer) > MAX_REPORT_LINE:  # no honest report is this long
+                buffer = b""
+    child.kill()
+    if isolation is not None:
+        _kill_user(isolation.uid)
+    reader.join(timeout=2)
+    if not reader.is_alive():
+        stdout.close()
+    return reported, failed_at, reader.text()
+
+
+def _start_process(job, workdir, memory_mb, env, isolation):
+    """A fresh interpreter running ``job`` (isolated by the launcher when ``isolation``)."""
     read_fd, write_fd = os.pipe()
     command = [sys.executable, "-m", "autograder.runner", str(write_fd)]
     preexec = _limits(memory_mb)
@@ -178,66 +393,12 @@ def _run_once(cells, workdir, cell_timeout, deadline, memory_mb, env, isolation=
         preexec_fn=preexec,
     )
     os.close(write_fd)
-    reader = _CappedReader(process.stdout, OUTPUT_CAP_BYTES)
-    reader.start()
-    job = {"cells": [{"index": i, "source": s} for i, s in cells], "timeout": cell_timeout}
     try:
         process.stdin.write(json.dumps(job).encode())
         process.stdin.close()
     except BrokenPipeError:
         pass
-    reported: dict[int, CellOutcome] = {}
-    pending = [i for i, _ in cells]
-    buffer = b""
-    failed_at: tuple[int, str, str] | None = None  # (index, status, why)
-    cell_started = time.monotonic()
-    with os.fdopen(read_fd, "rb", buffering=0) as report:
-        while pending:
-            now = time.monotonic()
-            hard_cell_deadline = cell_started + cell_timeout + KILL_GRACE_SECONDS
-            wait = min(hard_cell_deadline, deadline) - now
-            if wait <= 0:
-                why = (
-                    "time limit for one cell" if now < deadline else "time budget for the notebook"
-                )
-                failed_at = (pending[0], "timeout", why)
-                break
-            ready, _, _ = select.select([report], [], [], wait)
-            if not ready:
-                continue
-            chunk = report.read(65536)
-            if not chunk:  # the child died
-                process.wait()
-                code = process.returncode
-                if code is not None and code < 0:
-                    sig = signal.Signals(-code).name
-                    why = f"killed by {sig}" + {
-                        "SIGKILL": ", probably for using too much memory",
-                        "SIGABRT": ", probably for using too much memory",
-                        "SIGSEGV": " (a segmentation fault: an index out of bounds in compiled "
-                        "code such as numba, or an allocation that failed)",
-                    }.get(sig, "")
-                else:
-                    why = f"the process exited with code {code}"
-                failed_at = (pending[0], "crashed", why)
-                break
-            buffer += chunk
-            while b"\n" in buffer:
-                line, buffer = buffer.split(b"\n", 1)
-                outcome = _parse_report(line, pending)
-                if outcome is None:  # the learner's code wrote to the pipe: not a report
-                    continue
-                reported[outcome.index] = outcome
-                if outcome.index in pending:
-                    pending.remove(outcome.index)
-                cell_started = time.monotonic()
-            if len(buffer) > MAX_REPORT_LINE:  # no honest report is this long
-                buffer = b""
-    _kill_group(process)
-    if isolation is not None:
-        _kill_user(isolation.uid)
-    reader.join(timeout=2)
-    return reported, failed_at, reader.text()
+    return _Child(process, process.pid), process.stdout, read_fd
 
 
 def _parse_report(line: bytes, pending: list[int]) -> CellOutcome | None:

@@ -27,6 +27,7 @@ import multiprocessing
 import os
 import random
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -36,7 +37,7 @@ from nbformat import NotebookNode
 
 from . import sandbox
 from .checks import MODE_VARIABLE, RECORD_VARIABLE, SEED_VARIABLE
-from .execute import Isolation, run_cells
+from .execute import Isolation, prestart_zygote, run_cells
 from .feedback import write_feedback
 from .judge import judge_records, read_records
 from .notebooks import (
@@ -54,6 +55,7 @@ from .notebooks import (
     source_notebooks,
 )
 from .release import student_version
+from .zygote import modules_imported_by
 
 CSV_COLUMNS = [
     "student_id",
@@ -112,6 +114,8 @@ class GradingOptions:
     cell_timeout: float = DEFAULT_CELL_TIMEOUT
     total_timeout: float | None = None  # default: 10 cell timeouts, at least 5 minutes
     memory_mb: int = DEFAULT_MEMORY_MB
+    warm: tuple[str, ...] = ()  # modules the sources import, for the pre-forked runner
+    expectations_ready: str = ""  # a file to wait for before judging (expectations still running)
 
     @property
     def budget(self) -> float:
@@ -158,6 +162,83 @@ def _load_source(path: Path, mtime_ns: int) -> tuple[NotebookNode, NotebookNode]
 
 def load_source(path: Path) -> tuple[NotebookNode, NotebookNode]:
     return _load_source(path, path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _warm_modules(path: Path, mtime_ns: int) -> tuple[str, ...]:
+    """The modules the instructor's source imports: the pre-forked runner imports them once."""
+    source, _ = _load_source(path, mtime_ns)
+    return tuple(modules_imported_by([c.source for c in source.cells if c.cell_type == "code"]))
+
+
+def _expected_records(folder: Path) -> list:
+    """The expectations of one test cell, read once per worker rather than once per student
+    (a folder written again, by a later run with the same seed, is read again)."""
+    try:
+        stamp = folder.stat().st_mtime_ns
+    except OSError:
+        stamp = 0
+    return _read_expected(str(folder), stamp)
+
+
+@functools.lru_cache(maxsize=1024)
+def _read_expected(folder: str, stamp: int) -> list:  # noqa: ARG001 - part of the cache key
+    return read_records(Path(folder), trusted=True)
+
+
+READY_MARKER = ".ready"  # in the expectation folder: written when every expectation is
+FAILED_MARKER = ".failed"  # ... or when the expectation run failed
+
+
+def _warm_cache_marker(cache: str, sources: list[Path]) -> Path:
+    """A file in the numba cache that exists once an expectation run of ``sources`` compiled
+    into it with the reference, numba and Python as they are now."""
+    import hashlib
+    from importlib import metadata
+
+    try:
+        numba_version = metadata.version("numba")
+    except metadata.PackageNotFoundError:
+        numba_version = ""
+    stamps = [sys.version, numba_version]
+    for path in sorted([*(REPO_ROOT / "autograder" / "reference").glob("*.py"), *sources], key=str):
+        info = path.stat()
+        stamps.append(f"{path}:{info.st_mtime_ns}:{info.st_size}")
+    key = hashlib.sha256("\n".join(stamps).encode()).hexdigest()[:24]
+    return Path(cache) / f".autograder-warm-{key}"
+
+
+def _wait_for_expectations(options: GradingOptions) -> None:
+    """Block until the parent has recorded the expectations (see ``expectations_ready``)."""
+    if not options.expectations_ready:
+        return
+    ready = Path(options.expectations_ready)
+    failed = ready.with_name(FAILED_MARKER)
+    parent = os.getppid()
+    while not ready.exists():
+        if failed.exists() or os.getppid() != parent:
+            raise RuntimeError("the expectation run failed; nothing was judged")
+        time.sleep(0.02)
+
+
+def persistent_numba_cache() -> str:
+    """Where the expectation runs keep numba's compiled reference kernels between grading runs
+    (``$AUTOGRADER_NUMBA_CACHE``, else ``~/.cache/autograder/numba``), or "" if not writable.
+
+    Safe to share: only the instructor's expectation runs write there (each learner gets a copy),
+    and numba's index is keyed on each kernel's source file (time stamp and size) and numba's
+    version, so an edited reference is compiled again.
+    """
+    folder = os.environ.get("AUTOGRADER_NUMBA_CACHE") or str(
+        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "autograder" / "numba"
+    )
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError:
+        return ""
+    return folder
 
 
 def splice(
@@ -287,7 +368,11 @@ def _grade_notebook(
         shutil.copytree(options.numba_cache, numba_cache)
     isolation = None
     if sandbox.available():
-        isolation = Isolation(hide=tuple(Path(p) for p in options.hide), uid=sandbox.claim_uid())
+        isolation = Isolation(
+            hide=tuple(Path(p) for p in options.hide),
+            uid=sandbox.claim_uid(),
+            warm=options.warm,
+        )
         for path in [scratch, *scratch.rglob("*")]:
             os.lchown(path, isolation.uid, isolation.uid)
     run = run_cells(
@@ -306,6 +391,7 @@ def _grade_notebook(
     )
     if isolation is None:
         notes.append("graded without isolation (the grader was not running as root on Linux)")
+    _wait_for_expectations(options)
     solution_text = "\n\n".join(
         text for index, text in cells if is_solution_cell(source.cells[index])
     )
@@ -324,7 +410,7 @@ def _grade_notebook(
         )
         judged = ""
         if status == "passed":
-            expected = read_records(expectations / str(index), trusted=True)
+            expected = _expected_records(expectations / str(index))
             given = read_records(answers / str(index), trusted=False, limit=len(expected))
             judged = judge_records(expected, given, solution_text) or ""
             if judged:
@@ -530,23 +616,97 @@ def grade_assignment(
                 pass  # a damaged result is graded again
         todo.append(student)
 
+    workers = max(1, workers or os.cpu_count() or 1)
+    warm = tuple(
+        dict.fromkeys(m for path in sources for m in _warm_modules(path, path.stat().st_mtime_ns))
+    )
+    pool = None
+    if not scheduler and workers > 1 and len(todo) > 1:
+        # started before the expectation run, so that the workers warm up their pre-forked
+        # runners (see autograder.zygote) while it runs
+        pool = _start_pool(workers, warm)
+    try:
+        return _grade_students(
+            assignment,
+            sources,
+            out,
+            students,
+            todo,
+            results,
+            options=dataclasses.replace(options, warm=warm),
+            submissions=submissions,
+            pool=pool,
+            scheduler=scheduler,
+            progress=progress,
+        )
+    finally:
+        if pool is not None:
+            pool.shutdown()
+
+
+def _grade_students(
+    assignment: str,
+    sources: list[Path],
+    out: Path,
+    students: list[Path],
+    todo: list[Path],
+    results: dict[str, StudentResult],
+    *,
+    options: GradingOptions,
+    submissions: Path,
+    pool: futures.ProcessPoolExecutor | None,
+    scheduler: str | None,
+    progress,
+) -> list[StudentResult]:
+    """Run the expectations, grade ``todo`` (in ``pool`` or on Dask when given), write the CSV."""
+    seed = options.seed
+    jobs = {}
     if todo:
         expectation_dir = out / ".expectations" / str(seed)
+        persistent = persistent_numba_cache()
         options = dataclasses.replace(
             options,
-            numba_cache=str(expectation_dir / "numba-cache"),
+            numba_cache=persistent or str(expectation_dir / "numba-cache"),
             hide=tuple(
                 str(p.resolve())
                 for p in (submissions, out, SOLUTIONS_DIR, REPO_ROOT / ".git", *sources)
             ),
         )
-        options = dataclasses.replace(
-            options,
-            expectations={
-                path.name: str(prepare_expectations(path, seed, expectation_dir, options))
-                for path in sources
-            },
-        )
+        warm_marker = _warm_cache_marker(persistent, sources) if persistent else None
+        if pool is not None and warm_marker is not None and warm_marker.exists():
+            # The learners' runs do not need the expectations until they are judged: start
+            # them now, and let each worker wait for the expectations before judging. Only
+            # with a numba cache that this source already warmed (else the first learners
+            # would compile every kernel themselves).
+            ready = expectation_dir / READY_MARKER
+            failed = expectation_dir / FAILED_MARKER
+            for marker in (ready, failed):
+                marker.unlink(missing_ok=True)
+            early = dataclasses.replace(
+                options,
+                expectations={path.name: str(expectation_dir / path.stem) for path in sources},
+                expectations_ready=str(ready),
+            )
+            jobs = {pool.submit(_grade_safely, s, assignment, sources, early): s for s in todo}
+        try:
+            options = dataclasses.replace(
+                options,
+                expectations={
+                    path.name: str(prepare_expectations(path, seed, expectation_dir, options))
+                    for path in sources
+                },
+            )
+        except BaseException:
+            if jobs:
+                expectation_dir.mkdir(parents=True, exist_ok=True)
+                (expectation_dir / FAILED_MARKER).touch()
+                for job in jobs:
+                    job.cancel()
+            raise
+        if jobs:
+            (expectation_dir / READY_MARKER).touch()
+        if warm_marker is not None:
+            warm_marker.touch()
 
     def finish(result: StudentResult) -> None:
         target = _student_out(out, result.student_id)
@@ -556,23 +716,73 @@ def grade_assignment(
         if progress:
             progress(result, len(results), len(students))
 
-    workers = max(1, workers or os.cpu_count() or 1)
     if scheduler:
         _grade_on_dask(scheduler, todo, assignment, sources, options, finish)
-    elif workers == 1 or len(todo) <= 1:
+    elif pool is None:
         for student in todo:
             finish(_grade_safely(student, assignment, sources, options))
     else:
-        # forkserver, not fork: a parent that already ran numba's OpenMP kernels (a test
-        # suite, a notebook) cannot fork safely.
-        context = multiprocessing.get_context("forkserver")
-        with futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            jobs = {pool.submit(_grade_safely, s, assignment, sources, options): s for s in todo}
-            for job in futures.as_completed(jobs):
-                finish(job.result())
+        jobs = jobs or {
+            pool.submit(_grade_safely, s, assignment, sources, options): s for s in todo
+        }
+        for job in futures.as_completed(jobs):
+            finish(job.result())
     ordered = [results[s.name] for s in students if s.name in results]
     write_grades_csv(ordered, out / "grades.csv")
     return ordered
+
+
+def _fork_is_safe() -> bool:
+    """True if this process may ``fork()`` grading workers: numba's threading layer has not
+    started (an OpenMP or TBB pool does not survive a fork) and every thread besides the main
+    one is an idle OpenBLAS worker (OpenBLAS shuts its pool down around a fork)."""
+    numba_threads = sys.modules.get("numba.np.ufunc.parallel")
+    if numba_threads is not None and getattr(numba_threads, "_is_initialized", True):
+        return False
+    try:
+        threads = len(os.listdir("/proc/self/task"))
+    except OSError:
+        return False
+    if threads == 1:
+        return True
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return False
+    blas = sum(
+        max(int(pool.get("num_threads") or 1) - 1, 0)
+        for pool in threadpool_info()
+        if pool.get("internal_api") == "openblas"
+    )
+    return threads == 1 + blas
+
+
+def _start_pool(workers: int, warm: tuple[str, ...]) -> futures.ProcessPoolExecutor:
+    """``workers`` grading processes, started now, each warming up its pre-forked runner.
+
+    ``fork`` where that is safe (the command line: the workers inherit its imports, about 2 s
+    saved); ``forkserver`` otherwise (a test suite or a notebook that ran numba's parallel
+    kernels has their threads, and forking after threads exist can deadlock).
+    """
+    method = "fork" if _fork_is_safe() else "forkserver"
+    pool = futures.ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context(method),
+        initializer=_prepare_worker,
+        initargs=(warm,),
+    )
+    for _ in range(workers):  # launches the processes (all at once for fork)
+        pool.submit(int)
+    return pool
+
+
+def _prepare_worker(warm: tuple[str, ...]) -> None:
+    if sandbox.available():
+        try:
+            sandbox.claim_uid()
+            prestart_zygote(warm)
+        except Exception:  # noqa: BLE001 - grading starts it again, or runs without it
+            pass
 
 
 def _grade_on_dask(

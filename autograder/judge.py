@@ -2,9 +2,11 @@
 
 Two recordings of the same test cells (see :mod:`autograder.checks`): the *expectations*, made
 by the instructor's solutions in a process where no learner code ran, and the *answers*, made in
-the learner's process. A recording is a folder per cell (named by the cell's index) of numbered
-``K.json`` files, with ``K.npy`` beside the arrays. Answers are untrusted input: they are read
-with ``allow_pickle=False``, size-capped, and checked for type and shape before any comparison.
+the learner's process. A recording is a folder per cell (named by the cell's index) holding
+``records.jsonl`` (one JSON object per check, numbered by ``n``) and ``arrays.npy`` (the arrays,
+one ``.npy`` record after another, at the ``offset`` its line gives). Answers are untrusted
+input: they are read with ``allow_pickle=False``, size-capped, and checked for type and shape
+before any comparison.
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from .checks import array_problem, format_failure, loop_problem, value_problem
+from .checks import (
+    ARRAYS_FILE,
+    RECORDS_FILE,
+    array_problem,
+    format_failure,
+    loop_problem,
+    value_problem,
+)
 
 MAX_ANSWER_BYTES = 64 * 1024 * 1024  # per recorded array
 
@@ -61,31 +70,61 @@ class _Opaque:
     __hash__ = None  # type: ignore[assignment]
 
 
+MAX_RECORD_LINE = 200_000
+
+
 def read_records(folder: Path, trusted: bool, limit: int | None = None) -> list[Record]:
-    """The records of one cell in order; stops at the first missing number."""
-    records = []
-    index = 0
-    while limit is None or index < limit:
-        meta_path = folder / f"{index}.json"
-        if not meta_path.is_file():
-            break
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8")[:200_000])
-            if not isinstance(meta, dict):
-                raise ValueError("not an object")
-        except (ValueError, UnicodeDecodeError):
-            meta = {"kind": "unreadable"}
-        array = None
-        npy = folder / f"{index}.npy"
-        if meta.get("type") == "ndarray" and npy.is_file():
-            if trusted or npy.stat().st_size <= MAX_ANSWER_BYTES:
-                try:
-                    array = np.load(npy, allow_pickle=False)
-                except (ValueError, OSError):
-                    array = None
-        records.append(Record(str(meta.get("kind")), meta, array))
-        index += 1
+    """The records of one cell in order; stops at the first missing number (a line whose
+    ``n`` is not the next one: the learner's code deleted or rewrote the files)."""
+    records: list[Record] = []
+    try:
+        lines = (folder / RECORDS_FILE).open("rb")
+    except OSError:
+        return records
+    try:
+        arrays = (folder / ARRAYS_FILE).open("rb")
+    except OSError:
+        arrays = None
+    with lines:
+        while limit is None or len(records) < limit:
+            line = lines.readline(MAX_RECORD_LINE)
+            if not line.endswith(b"\n"):
+                break  # the end, or a line too long for an honest record
+            try:
+                meta = json.loads(line)
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                break
+            if not isinstance(meta, dict) or meta.get("n") != len(records):
+                break
+            array = None
+            if meta.get("type") == "ndarray" and arrays is not None:
+                array = _read_array(arrays, meta.get("offset"), trusted)
+            records.append(Record(str(meta.get("kind")), meta, array))
+    if arrays is not None:
+        arrays.close()
     return records
+
+
+def _read_array(handle, offset: Any, trusted: bool) -> np.ndarray | None:
+    """The ``.npy`` record at ``offset`` of ``handle`` (no pickles; untrusted ones at most
+    :data:`MAX_ANSWER_BYTES`), or None if there is no readable array there."""
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        return None
+    try:
+        handle.seek(offset)
+        version = np.lib.format.read_magic(handle)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+        else:
+            return None
+        if not trusted and int(np.prod(shape, dtype=np.int64)) * dtype.itemsize > MAX_ANSWER_BYTES:
+            return None
+        handle.seek(offset)
+        return np.lib.format.read_array(handle, allow_pickle=False)
+    except (ValueError, OSError, EOFError, TypeError, OverflowError):
+        return None
 
 
 def judge_records(

@@ -1,4 +1,5 @@
-"""The child process that runs notebook cells (started by :mod:`autograder.execute`).
+"""The child process that runs notebook cells (started by :mod:`autograder.execute`, or forked
+from a warm :mod:`autograder.zygote`, which calls :func:`run_job` itself).
 
 It reads ``{"cells": [{"index": int, "source": str}], "timeout": float}`` as JSON on stdin, runs
 each cell in one IPython shell (so magics such as ``%timeit`` work as in Jupyter), and reports
@@ -31,6 +32,12 @@ def _on_alarm(signum, frame):  # noqa: ARG001
 
 def main(report_fd: int) -> None:
     job = json.loads(sys.stdin.read())
+    run_job(job, report_fd)
+
+
+def run_job(job: dict, report_fd: int) -> None:
+    """Run ``job["cells"]``, reporting each outcome on ``report_fd`` (also used by a process
+    forked from :mod:`autograder.zygote`, which reads the job itself)."""
     sys.stdin = open(os.devnull)  # input() fails at once instead of waiting forever
     report = os.fdopen(report_fd, "w", buffering=1)
 

@@ -10,7 +10,9 @@ isolation and then replaces itself with ``COMMAND`` (the cell runner). It starts
    (grades, feedback, expected values), ``/tmp`` and ``/dev/shm`` (other students' scratch
    folders), and home folders; the Python installation is mounted back read-only when it lives
    in such a folder;
-3. mounts its own scratch folder back, writable, at the same path;
+3. mounts its own scratch folder back, writable, at the same path (and each ``binds`` pair
+   of the spec: a folder of the scratch mounted at another path, e.g. numba's cache folder of a
+   pre-forked runner, see :mod:`autograder.zygote`);
 4. sets resource limits (address space, processes, file size, no core dumps) and drops to an
    unprivileged user id of its own (root ignores ``RLIMIT_NPROC``), with no supplementary groups.
 
@@ -55,6 +57,16 @@ _claimed: tuple[int, int] | None = None  # (uid, fd of its lock), held while thi
 SLOT_LOCKS = Path("/run/autograder-sandbox-uids")
 
 
+def _forget_claim_in_child() -> None:
+    """A forked process (a grading worker) claims a user id of its own: sharing its parent's
+    would let one worker's clean-up kill the other's learners."""
+    global _claimed
+    _claimed = None
+
+
+os.register_at_fork(after_in_child=_forget_claim_in_child)
+
+
 def claim_uid() -> int:
     """A sandbox user id no other live grading process on this machine holds.
 
@@ -80,8 +92,7 @@ def claim_uid() -> int:
     raise RuntimeError("no free sandbox user id: 4000 grading processes hold one each")
 
 
-def wrap(
-    command: list[str],
+def make_spec(
     *,
     scratch: Path,
     hide: list[Path],
@@ -89,11 +100,12 @@ def wrap(
     memory_mb: int | None,
     max_processes: int = 64,
     max_file_mb: int = 512,
-) -> list[str]:
-    """The launcher command line that runs ``command`` isolated in ``scratch``."""
+    binds: list[tuple[Path, Path]] = (),
+) -> dict:
+    """What :func:`enter` needs to isolate a process in ``scratch``."""
     project = Path(__file__).resolve().parent.parent
     reveal = {sys.base_prefix, sys.prefix, os.path.realpath(sys.base_prefix), str(project)}
-    spec = {
+    return {
         "scratch": str(scratch),
         "hide": [str(p) for p in hide],
         "reveal": sorted(reveal),
@@ -101,8 +113,15 @@ def wrap(
         "memory_mb": memory_mb,
         "max_processes": max_processes,
         "max_file_mb": max_file_mb,
+        "binds": [[str(source), str(target)] for source, target in binds],
     }
-    return [sys.executable, "-m", "autograder.sandbox", json.dumps(spec), "--", *command]
+
+
+def wrap(command: list[str], **spec) -> list[str]:
+    """The launcher command line that runs ``command`` isolated (``spec``: see
+    :func:`make_spec`)."""
+    text = json.dumps(make_spec(**spec))
+    return [sys.executable, "-m", "autograder.sandbox", text, "--", *command]
 
 
 def _libc() -> ctypes.CDLL:
@@ -165,7 +184,11 @@ def enter(spec: dict) -> None:
     _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
     # Handles on what gets covered and mounted back, taken in the new namespace (a bind mount
     # from another namespace's mount is refused).
-    keep = {p: os.open(p, O_PATH | os.O_DIRECTORY) for p in [scratch, *reveal]}
+    binds = [(Path(source), Path(target)) for source, target in spec.get("binds", [])]
+    keep = {
+        p: os.open(p, O_PATH | os.O_DIRECTORY)
+        for p in [scratch, *reveal, *(source for source, _ in binds)]
+    }
     covered = {Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"), Path("/root"), Path("/home")}
     for path in reveal:
         covered.update(_blocked_ancestors(path))
@@ -183,6 +206,12 @@ def enter(spec: dict) -> None:
         _hide(libc, path)
     scratch.mkdir(parents=True, exist_ok=True)
     _mount(libc, f"/proc/self/fd/{keep[scratch]}", scratch, None, MS_BIND)
+    for source, target in binds:  # e.g. the learner's copy of the numba cache, writable
+        # the source becomes a mount point too: the learner can empty it but not remove it
+        # (which would leave the target pointing at a deleted folder)
+        _mount(libc, f"/proc/self/fd/{keep[source]}", source, None, MS_BIND)
+        target.mkdir(parents=True, exist_ok=True)
+        _mount(libc, f"/proc/self/fd/{keep[source]}", target, None, MS_BIND)
     for fd in keep.values():
         os.close(fd)
     if spec.get("memory_mb"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 
 import pytest
 from notebook_helpers import ASSIGNMENTS, ROOT, edit_cell, load, save, source_path
@@ -220,3 +221,26 @@ def test_result_json_round_trips(graded):
         "conv1d-loop",
         "conv1d-loop-hidden",
     ]
+
+
+def test_a_failing_expectation_run_stops_the_learners_started_early(tmp_path, monkeypatch):
+    """Once a grading run has warmed the numba cache for a source, the next one starts the
+    learners' runs while the expectations are recorded. If that fails, grading stops with the
+    instructor's error and no learner gets a result."""
+    from autograder import grade
+
+    src = load(source_path("conv1d"))
+    submissions = tmp_path / "submissions"
+    for name in ("a", "b", "c"):
+        save(src, submissions / name / "conv1d" / "conv1d.ipynb")
+    grade_assignment("conv1d", submissions, tmp_path / "first", workers=2, seed=5)
+
+    def failing(*args, **kwargs):
+        time.sleep(1)  # the learners run meanwhile
+        raise ValueError("conv1d.ipynb: test cell 'x' fails with the instructor's solution")
+
+    monkeypatch.setattr(grade, "prepare_expectations", failing)
+    with pytest.raises(ValueError, match="fails with the instructor"):
+        grade_assignment("conv1d", submissions, tmp_path / "out", workers=2, seed=6)
+    assert (tmp_path / "out" / ".expectations" / "6" / grade.FAILED_MARKER).exists()
+    assert not list((tmp_path / "out").glob("*/result.json"))

@@ -68,7 +68,7 @@ def test_missing_answers_fail(record):
 def test_a_pickle_in_place_of_an_array_is_never_loaded(record, tmp_path):
     expected = record("expect", lambda: cell(None, None))
     record("answer", lambda: cell(np.array([7.0, 8.0]), (1, 2)))
-    payload = tmp_path / "answer" / "3" / "0.npy"
+    payload = tmp_path / "answer" / "3" / "arrays.npy"
     np.save(payload, np.array([object()], dtype=object), allow_pickle=True)
     answers = read_records(tmp_path / "answer" / "3", trusted=False)
     assert answers[0].array is None
@@ -81,11 +81,10 @@ def test_a_pickle_in_place_of_an_array_is_never_loaded(record, tmp_path):
 def test_forged_json_cannot_claim_a_pass(record, tmp_path):
     expected = record("expect", lambda: cell(None, None))
     record("answer", lambda: cell(np.array([7.0, 8.0]), (1, 2)))
-    (tmp_path / "answer" / "3" / "1.json").write_text(
-        json.dumps(
-            {"kind": "value", "value": {"type": "tuple", "value": [{"type": "bogus", "value": 1}]}}
-        )
-    )
+    records = tmp_path / "answer" / "3" / "records.jsonl"
+    first = records.read_text().splitlines()[0]
+    forged = {"n": 1, "kind": "value", "value": {"type": "tuple", "value": [{"type": "bogus"}]}}
+    records.write_text(first + "\n" + json.dumps(forged) + "\n")
     answers = read_records(tmp_path / "answer" / "3", trusted=False)
     message = judge_records(expected, answers, "")
     assert message is not None and "g(13, 6, 5)" in message
@@ -101,3 +100,25 @@ def test_loop_rule_is_judged_on_the_solution_source(record):
     assert "list comprehension" in judge_records(expected, [], looped)
     assert judge_records(expected, [], clean) is None
     assert "not defined" in judge_records(expected, [], "x = 1\n")
+
+
+def test_records_after_a_gap_are_not_read(record, tmp_path):
+    """A learner's code that deletes or rewrites its records (the first line gone) leaves the
+    cell unchecked, as if the checks had not run."""
+    expected = record("expect", lambda: cell(None, None))
+    record("answer", lambda: cell(np.array([7.0, 8.0]), (1, 2)))
+    records = tmp_path / "answer" / "3" / "records.jsonl"
+    records.write_text("".join(records.read_text().splitlines(keepends=True)[1:]))
+    answers = read_records(tmp_path / "answer" / "3", trusted=False)
+    assert answers == []
+    assert "was not checked" in judge_records(expected, answers, "")
+
+
+def test_an_oversized_answer_is_not_loaded(record, tmp_path, monkeypatch):
+    from autograder import judge
+
+    record("answer", lambda: cell(np.zeros(1000), (1, 2)))
+    monkeypatch.setattr(judge, "MAX_ANSWER_BYTES", 100)
+    answers = read_records(tmp_path / "answer" / "3", trusted=False)
+    assert answers[0].array is None and answers[1].kind == "value"
+    assert read_records(tmp_path / "answer" / "3", trusted=True)[0].array.shape == (1000,)

@@ -8,15 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from autograder import sandbox
+from autograder import execute, sandbox
 from autograder.execute import Isolation, run_cells
 from autograder.notebooks import REPO_ROOT, SOLUTIONS_DIR
 
 UID = sandbox.claim_uid()  # never a user id a concurrent grading worker holds
 
 
-@pytest.fixture(scope="module")
-def isolated(tmp_path_factory):
+@pytest.fixture(scope="module", params=["zygote", "launcher"])
+def isolated(request, tmp_path_factory):
+    """The same cells isolated both ways: forked from a warm zygote (what grading uses) and
+    through the launcher in a fresh interpreter (the fallback)."""
     assert sandbox.available(), "these tests need Linux and root, as CI has"
     secret_dir = tmp_path_factory.mktemp("instructor")
     (secret_dir / "grades.csv").write_text("alice,15\n")
@@ -36,6 +38,10 @@ def isolated(tmp_path_factory):
         "own-scratch": "open('mine.txt', 'w').write('ok')\nassert open('mine.txt').read() == 'ok'",
         "imports": "import numpy as np\nfrom autograder import reference as ref\n"
         "assert ref.conv1d(np.ones((1, 1, 5)), np.ones((1, 1, 3))).shape == (1, 1, 3)",
+        "own-session": "assert os.getsid(0) == os.getpid() == os.getpgid(0)",
+        "no-grader-sockets": "assert not [f for f in os.listdir('/proc/self/fd')\n"
+        "    if os.path.exists(f'/proc/self/fd/{f}')\n"
+        "    and os.readlink(f'/proc/self/fd/{f}').startswith('socket:')]",
         "fork-bomb": "import subprocess\n"
         "ps = [subprocess.Popen(['sleep', '30']) for _ in range(200)]",
         "after": "x = 1",
@@ -46,13 +52,30 @@ def isolated(tmp_path_factory):
         scratch,
         cell_timeout=20,
         isolation=Isolation(
-            hide=(SOLUTIONS_DIR, REPO_ROOT / ".git", secret_dir), uid=UID, max_processes=32
+            hide=(SOLUTIONS_DIR, REPO_ROOT / ".git", secret_dir),
+            uid=UID,
+            max_processes=32,
+            warm=("numpy", "autograder.reference"),
+            use_zygote=request.param == "zygote",
         ),
     )
+    if request.param == "zygote":  # it started (single-threaded) and served, no fallback
+        assert execute._zygote is not None and execute._zygote.alive()
     return {name: result.outcomes[i] for i, name in enumerate(names)}, scratch, result
 
 
-@pytest.mark.parametrize("name", ["uid", "solutions-listing", "own-scratch", "imports", "after"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "uid",
+        "solutions-listing",
+        "own-scratch",
+        "imports",
+        "own-session",
+        "no-grader-sockets",
+        "after",
+    ],
+)
 def test_what_a_learner_may_do(isolated, name):
     outcomes, _, result = isolated
     assert outcomes[name].status == "ok", (outcomes[name], result.output[-2000:])
@@ -116,3 +139,19 @@ def test_concurrent_grading_processes_never_share_a_sandbox_user():
     for w in workers:
         w.wait()
     assert len(set(uids)) == 3 and all(u >= sandbox.FIRST_UID for u in uids)
+
+
+def test_a_forked_grading_worker_claims_its_own_sandbox_user():
+    """Grading workers forked from a process that holds a user id (the command line, a test
+    session) must not inherit it: one worker's clean-up would kill the other's learners."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        os.write(write, str(sandbox.claim_uid()).encode())
+        os._exit(0)
+    os.close(write)
+    child_uid = int(os.read(read, 100))
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert child_uid != UID and child_uid >= sandbox.FIRST_UID
