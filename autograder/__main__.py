@@ -21,7 +21,12 @@ from pathlib import Path
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 from . import check as check_module  # noqa: E402 (after the line above, on purpose)
-from .grade import DEFAULT_CELL_TIMEOUT, DEFAULT_MEMORY_MB, grade_assignment  # noqa: E402
+from .grade import (  # noqa: E402
+    DEFAULT_CELL_TIMEOUT,
+    DEFAULT_DISK_MB,
+    DEFAULT_MEMORY_MB,
+    grade_assignment,
+)
 from .progress import ProgressBar  # noqa: E402
 from .release import release  # noqa: E402
 
@@ -88,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"memory limit per submission in MB (default {DEFAULT_MEMORY_MB})",
     )
     p.add_argument(
+        "--disk",
+        type=_positive_int,
+        default=DEFAULT_DISK_MB,
+        help="size of a submission's scratch folder in MB, when isolated (default "
+        f"{DEFAULT_DISK_MB})",
+    )
+    p.add_argument(
         "--scheduler",
         help="address of a Dask scheduler, e.g. tcp://10.0.0.5:8786 "
         "(its workers must see the same files at the same paths)",
@@ -120,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                 seed=args.seed,
                 cell_timeout=args.timeout,
                 memory_mb=args.memory,
+                disk_mb=args.disk,
                 force=args.force,
                 progress=ProgressBar(),
                 scheduler=args.scheduler,

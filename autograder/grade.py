@@ -69,6 +69,7 @@ CSV_COLUMNS = [
 ]
 DEFAULT_CELL_TIMEOUT = 60.0
 DEFAULT_MEMORY_MB = 4096
+DEFAULT_DISK_MB = 256  # the scratch folder's size (a tmpfs, so memory too, when isolated)
 
 
 @dataclass
@@ -114,6 +115,7 @@ class GradingOptions:
     cell_timeout: float = DEFAULT_CELL_TIMEOUT
     total_timeout: float | None = None  # default: 10 cell timeouts, at least 5 minutes
     memory_mb: int = DEFAULT_MEMORY_MB
+    disk_mb: int = DEFAULT_DISK_MB
     warm: tuple[str, ...] = ()  # modules the sources import, for the pre-forked runner
     expectations_ready: str = ""  # a file to wait for before judging (expectations still running)
 
@@ -511,7 +513,10 @@ def grade_student(
             statuses.append("invalid-notebook")
             reasons.append(str(error))
             continue
-        with tempfile.TemporaryDirectory(prefix="autograder-") as scratch:
+        with (
+            tempfile.TemporaryDirectory(prefix="autograder-") as scratch,
+            sandbox.scratch_quota(Path(scratch), options.disk_mb),
+        ):
             parts, notes, worst = _grade_notebook(source_path, submitted, Path(scratch), options)
         result.parts.extend(parts)
         result.notes.extend(notes)
@@ -585,6 +590,7 @@ def grade_assignment(
     seed: int | None = None,
     cell_timeout: float = DEFAULT_CELL_TIMEOUT,
     memory_mb: int = DEFAULT_MEMORY_MB,
+    disk_mb: int = DEFAULT_DISK_MB,
     force: bool = False,
     progress=None,
     scheduler: str | None = None,
@@ -600,7 +606,9 @@ def grade_assignment(
     if out.resolve() == submissions.resolve() or submissions.resolve() in out.resolve().parents:
         raise ValueError(f"--out {out} must not be inside --submissions {submissions}")
     seed = seed if seed is not None else random.SystemRandom().randrange(1, 2**31)
-    options = GradingOptions(seed=seed, cell_timeout=cell_timeout, memory_mb=memory_mb)
+    options = GradingOptions(
+        seed=seed, cell_timeout=cell_timeout, memory_mb=memory_mb, disk_mb=disk_mb
+    )
     students = sorted(p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith("."))
     results: dict[str, StudentResult] = {}
     todo = []

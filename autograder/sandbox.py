@@ -16,17 +16,22 @@ isolation and then replaces itself with ``COMMAND`` (the cell runner). It starts
 4. sets resource limits (address space, processes, file size, no core dumps) and drops to an
    unprivileged user id of its own (root ignores ``RLIMIT_NPROC``), with no supplementary groups.
 
+The scratch folder itself is a size-limited tmpfs (:func:`scratch_quota`, mounted by the grader
+before the launcher starts): a learner who writes until the disk is full fills only that.
+
 When the grader does not run as root on Linux, :func:`available` is False and submissions run
 without this isolation (still in their own process group with limits): the report says so.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
 import resource
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 CLONE_NEWNS = 0x00020000
@@ -153,6 +158,31 @@ def _mount(libc, source, target, fstype, flags, data=None) -> None:
         ),
         f"mount {target}",
     )
+
+
+MNT_DETACH = 0x2
+
+
+@contextlib.contextmanager
+def scratch_quota(scratch: Path, size_mb: int) -> Iterator[bool]:
+    """Mount an empty tmpfs of ``size_mb`` MB over the (empty) folder ``scratch`` while the block
+    runs, so that everything written there, by the grader or the learner, counts against it.
+
+    Yields True when it mounted one, False where the sandbox is not available (not root on
+    Linux). The tmpfs is unmounted (lazily, in case a straggler still holds a file) and its
+    contents freed when the block ends, whatever happens in it.
+    """
+    if not available():
+        yield False
+        return
+    if not scratch.is_dir() or any(scratch.iterdir()):
+        raise ValueError(f"scratch_quota needs an empty folder, got {scratch}")
+    libc = _libc()
+    _mount(libc, "tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, f"size={int(size_mb)}m,mode=700")
+    try:
+        yield True
+    finally:
+        _check(libc.umount2(str(scratch).encode(), MNT_DETACH), f"umount {scratch}")
 
 
 def _hide(libc, path: Path) -> None:

@@ -306,6 +306,19 @@ def hostile_class(out: Path, port: int) -> dict[str, object]:
                 "    x = np.asarray(x, dtype=float)\n    w = np.asarray(w, dtype=float)\n    n, k",
             ),
         ),
+        # Writes files into its scratch folder until the disk is full (at most 2 GB, so that a
+        # grader without the quota fails this test instead of filling the machine's disk), then
+        # carries on: the scratch folder is a 256 MB tmpfs, so only the learner's own disk is
+        # full; the im2col tests can no longer record their answers there and fail: 10, ok.
+        "fills-disk": append(
+            s,
+            IM2COL,
+            "import os\nchunk = b'x' * (8 << 20)\nwritten = 0\ntry:\n"
+            "    for k in range(8):\n        with open(f'fill-{k}', 'wb') as f:\n"
+            "            for _ in range(32):\n                f.write(chunk)\n"
+            "                written += len(chunk)\nexcept OSError as e:\n"
+            "    print('disk full after', written >> 20, 'MB:', e)",
+        ),
         # Writes 10^8 bytes to file descriptor 2 directly (past Python's buffers): the output
         # is capped while it streams: 15, ok.
         "floods-stderr-fd": append(
@@ -357,6 +370,7 @@ EXPECTED = {
     "monkeypatches-numpy": (10, "ok"),
     "forges-answer-files": (10, "ok"),
     "deletes-scratch": (5, "ok"),
+    "fills-disk": (10, "ok"),
     "floods-stderr-fd": (15, "ok"),
     "forges-report-pipe": (10, "ok"),
 }
@@ -426,6 +440,9 @@ def test_reasons_name_what_happened(graded):
     assert "im2col" in results["memory-hog"].reason
     assert "timeout" in results["ignores-alarm"].reason
     assert "segmentation fault" in results["segfault"].reason
+    full = [p for p in results["fills-disk"].parts if p.status != "passed"]
+    assert [p.grade_id for p in full] == ["im2col", "im2col-hidden"], full
+    assert "No space left on device" in full[0].message, full[0].message
 
 
 def test_nothing_a_learner_started_survives_the_run(graded):

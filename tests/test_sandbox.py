@@ -155,3 +155,22 @@ def test_a_forked_grading_worker_claims_its_own_sandbox_user():
     os.close(read)
     os.waitpid(pid, 0)
     assert child_uid != UID and child_uid >= sandbox.FIRST_UID
+
+
+def test_scratch_quota_caps_what_can_be_written_and_leaves_nothing(tmp_path):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    with sandbox.scratch_quota(scratch, 4) as mounted:
+        assert mounted
+        assert os.statvfs(scratch).f_blocks * os.statvfs(scratch).f_frsize == 4 << 20
+        with pytest.raises(OSError, match="No space left on device"):
+            with (scratch / "big").open("wb") as handle:
+                for _ in range(8):
+                    handle.write(b"x" * (1 << 20))
+                    handle.flush()
+    assert scratch.is_dir() and list(scratch.iterdir()) == []  # the tmpfs and its file are gone
+    assert not os.path.ismount(scratch)
+    (scratch / "left-over").write_text("x")
+    with pytest.raises(ValueError, match="empty folder"):
+        with sandbox.scratch_quota(scratch, 4):
+            pass
