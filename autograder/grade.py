@@ -54,7 +54,7 @@ from .notebooks import (
     read_notebook,
     source_notebooks,
 )
-from .release import student_version
+from .release import cached_student_version, student_version
 from .zygote import modules_imported_by
 
 CSV_COLUMNS = [
@@ -158,8 +158,7 @@ def _load_source(path: Path, mtime_ns: int) -> tuple[NotebookNode, NotebookNode]
     """The source notebook and its student version, read and released once per worker (not
     once per student); ``mtime_ns`` makes an edited source load again. Callers must not
     modify them."""
-    source = read_notebook(path)
-    return source, student_version(source)
+    return cached_student_version(path, _autograder_cache("released"))
 
 
 def load_source(path: Path) -> tuple[NotebookNode, NotebookNode]:
@@ -221,6 +220,18 @@ def _wait_for_expectations(options: GradingOptions) -> None:
         if failed.exists() or os.getppid() != parent:
             raise RuntimeError("the expectation run failed; nothing was judged")
         time.sleep(0.02)
+
+
+def _autograder_cache(name: str) -> Path | None:
+    """``$XDG_CACHE_HOME/autograder/NAME`` (default ``~/.cache/autograder/NAME``) if writable."""
+    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "autograder" / name
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError:
+        return None
+    return folder
 
 
 def persistent_numba_cache() -> str:

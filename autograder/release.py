@@ -10,17 +10,14 @@ the committed student version equals a fresh release.
 from __future__ import annotations
 
 import copy
+import hashlib
+import importlib.metadata
+import json
+import os
 from pathlib import Path
 
+import nbformat
 from nbformat import NotebookNode
-from nbgrader.preprocessors import (
-    CheckCellMetadata,
-    ClearHiddenTests,
-    ClearOutput,
-    ClearSolutions,
-    ComputeChecksums,
-    LockCells,
-)
 
 from .notebooks import (
     HIDDEN_BEGIN,
@@ -36,6 +33,17 @@ KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3
 
 def student_version(source: NotebookNode) -> NotebookNode:
     """Return the student version of a source notebook (the source is not modified)."""
+    # Imported here: nbgrader's package imports Jupyter Server (0.7 s), which grading avoids
+    # when the student version is cached (see cached_student_version).
+    from nbgrader.preprocessors import (
+        CheckCellMetadata,
+        ClearHiddenTests,
+        ClearOutput,
+        ClearSolutions,
+        ComputeChecksums,
+        LockCells,
+    )
+
     nb = copy.deepcopy(source)
     resources: dict = {}
     for preprocessor in (
@@ -66,6 +74,43 @@ def student_version(source: NotebookNode) -> NotebookNode:
             f"solution or test cell in nbgrader metadata:\n{leaked[0][:200]}"
         )
     return nb
+
+
+def _release_key(raw: bytes) -> str:
+    """What the student version depends on: the source's bytes, this module, nbgrader."""
+    digest = hashlib.sha256(raw)
+    digest.update(Path(__file__).read_bytes())
+    digest.update(importlib.metadata.version("nbgrader").encode())
+    return digest.hexdigest()
+
+
+def cached_student_version(
+    path: Path, cache: Path | None = None
+) -> tuple[NotebookNode, NotebookNode]:
+    """The source notebook at ``path`` and its student version, the latter kept in ``cache``
+    (a folder, e.g. ``~/.cache/autograder/released``) under a key of everything it depends on,
+    so that a grading run whose sources have not changed never imports nbgrader.
+
+    An unreadable or damaged cache entry is computed again; a cache that cannot be written is
+    not used.
+    """
+    source = read_notebook(path)
+    if cache is None:
+        return source, student_version(source)
+    entry = cache / f"{_release_key(path.read_bytes())}.ipynb"
+    try:
+        return source, nbformat.from_dict(json.loads(entry.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        pass
+    released = student_version(source)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(released, sort_keys=True), encoding="utf-8")
+        tmp.replace(entry)
+    except OSError:
+        pass
+    return source, released
 
 
 def release(assignment: str, out: Path | None = None) -> list[Path]:

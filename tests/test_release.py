@@ -83,3 +83,35 @@ def test_release_is_deterministic(tmp_path):
     first = release(ASSIGNMENTS[0], tmp_path / "a")
     second = release(ASSIGNMENTS[0], tmp_path / "b")
     assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
+
+
+def test_cached_student_version_equals_a_fresh_one_and_skips_nbgrader(tmp_path):
+    import subprocess
+    import sys
+
+    from autograder.release import cached_student_version
+
+    path = source_notebooks("conv1d")[0]
+    cache = tmp_path / "released"
+    source, first = cached_student_version(path, cache)
+    assert first == student_version(read_notebook(path)) and source == read_notebook(path)
+    (entry,) = cache.glob("*.ipynb")
+    _, again = cached_student_version(path, cache)
+    assert again == first
+    # a later grading process reads the cache and never imports nbgrader (0.7 s)
+    probe = (
+        "import sys; from pathlib import Path; from autograder.release import "
+        f"cached_student_version as c; c(Path({str(path)!r}), Path({str(cache)!r})); "
+        "print('nbgrader' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
+    assert done.stdout.strip() == "False", done.stderr
+    # a damaged entry is computed again and repaired
+    entry.write_text('{"cells": ')
+    _, repaired = cached_student_version(path, cache)
+    assert repaired == first and entry.read_text().startswith('{"cells": [')
+    # an edited source gets its own entry
+    edited = tmp_path / path.name
+    edited.write_text(path.read_text().replace("Implement", "Write"), encoding="utf-8")
+    cached_student_version(edited, cache)
+    assert len(list(cache.glob("*.ipynb"))) == 2
