@@ -526,9 +526,11 @@ def grade_student(
             continue
         with (
             tempfile.TemporaryDirectory(prefix="autograder-") as scratch,
-            sandbox.scratch_quota(Path(scratch), options.disk_mb),
+            sandbox.scratch_quota(Path(scratch), options.disk_mb) as no_quota,
         ):
             parts, notes, worst = _grade_notebook(source_path, submitted, Path(scratch), options)
+        if no_quota and sandbox.available():
+            notes.append(f"the scratch folder had no size limit ({no_quota})")
         result.parts.extend(parts)
         result.notes.extend(notes)
         if worst:

@@ -164,23 +164,29 @@ MNT_DETACH = 0x2
 
 
 @contextlib.contextmanager
-def scratch_quota(scratch: Path, size_mb: int) -> Iterator[bool]:
+def scratch_quota(scratch: Path, size_mb: int) -> Iterator[str]:
     """Mount an empty tmpfs of ``size_mb`` MB over the (empty) folder ``scratch`` while the block
     runs, so that everything written there, by the grader or the learner, counts against it.
 
-    Yields True when it mounted one, False where the sandbox is not available (not root on
-    Linux). The tmpfs is unmounted (lazily, in case a straggler still holds a file) and its
-    contents freed when the block ends, whatever happens in it.
+    Yields "" when it mounted one, else why not (not root on Linux, or the mount was refused,
+    e.g. in a container without CAP_SYS_ADMIN): grading goes on without the quota. The tmpfs is
+    unmounted (lazily, in case a straggler still holds a file) and its contents freed when the
+    block ends, whatever happens in it.
     """
     if not available():
-        yield False
+        yield "not running as root on Linux"
         return
     if not scratch.is_dir() or any(scratch.iterdir()):
         raise ValueError(f"scratch_quota needs an empty folder, got {scratch}")
     libc = _libc()
-    _mount(libc, "tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, f"size={int(size_mb)}m,mode=700")
     try:
-        yield True
+        size = f"size={int(size_mb)}m,mode=700"
+        _mount(libc, "tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, size)
+    except OSError as error:
+        yield str(error)
+        return
+    try:
+        yield ""
     finally:
         _check(libc.umount2(str(scratch).encode(), MNT_DETACH), f"umount {scratch}")
 

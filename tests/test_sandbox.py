@@ -160,8 +160,8 @@ def test_a_forked_grading_worker_claims_its_own_sandbox_user():
 def test_scratch_quota_caps_what_can_be_written_and_leaves_nothing(tmp_path):
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    with sandbox.scratch_quota(scratch, 4) as mounted:
-        assert mounted
+    with sandbox.scratch_quota(scratch, 4) as why_not:
+        assert why_not == ""
         assert os.statvfs(scratch).f_blocks * os.statvfs(scratch).f_frsize == 4 << 20
         with pytest.raises(OSError, match="No space left on device"):
             with (scratch / "big").open("wb") as handle:
@@ -174,3 +174,13 @@ def test_scratch_quota_caps_what_can_be_written_and_leaves_nothing(tmp_path):
     with pytest.raises(ValueError, match="empty folder"):
         with sandbox.scratch_quota(scratch, 4):
             pass
+
+
+def test_scratch_quota_that_cannot_mount_says_why_and_lets_grading_go_on(tmp_path, monkeypatch):
+    def refuse(*args):
+        raise OSError(1, "sandbox: mount: Operation not permitted")
+
+    monkeypatch.setattr(sandbox, "_mount", refuse)
+    with sandbox.scratch_quota(tmp_path, 4) as why_not:
+        (tmp_path / "written").write_text("still works")
+    assert "Operation not permitted" in why_not
