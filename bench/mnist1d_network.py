@@ -42,16 +42,25 @@ def chapter_cells() -> list[str]:
 
 def chapter_network(profile: str) -> dict:
     """Run the chapter's cells that define the network and its training, for ``profile``."""
-    namespace: dict = {"nn": nn, "np": np, "torch": torch, "TrainConfig": TrainConfig,
-                       "profile": profile, "__name__": "chapter13"}
+    namespace: dict = {
+        "nn": nn,
+        "np": np,
+        "torch": torch,
+        "TrainConfig": TrainConfig,
+        "profile": profile,
+        "__name__": "chapter13",
+    }
     wanted = ("class DilatedResNet", "def our_config")
     for cell in chapter_cells():
         if any(key in cell for key in wanted):
             # Keep the definitions; stop before the cell's training loop.
             definitions = cell.split("our_histories, our_seconds")[0]
             exec(compile(definitions, str(CHAPTER), "exec"), namespace)  # noqa: S102
-    missing = [k for k in ("DilatedResNet", "our_config", "width", "our_epochs", "seeds")
-               if k not in namespace]
+    missing = [
+        k
+        for k in ("DilatedResNet", "our_config", "width", "our_epochs", "seeds")
+        if k not in namespace
+    ]
     if missing:
         raise SystemExit(f"{CHAPTER}: could not find {', '.join(missing)} in its code cells")
     return namespace
@@ -73,21 +82,43 @@ def main(argv: list[str] | None = None) -> None:
         config.progress = False
         history = fit(chapter["DilatedResNet"](chapter["width"]), train_set, test_set, config)
         seconds = time.perf_counter() - start
-        rows.append({"seed": seed, "test_acc": history[-1]["test_acc"], "seconds": seconds,
-                     "training_seconds": sum(r["seconds"] for r in history)})
-        print(f"seed {seed}: test accuracy {rows[-1]['test_acc']:.2%}, {seconds:.1f} s "
-              f"({rows[-1]['training_seconds']:.1f} s in training passes)", flush=True)
+        rows.append(
+            {
+                "seed": seed,
+                "test_acc": history[-1]["test_acc"],
+                "seconds": seconds,
+                "training_seconds": sum(r["seconds"] for r in history),
+            }
+        )
+        print(
+            f"seed {seed}: test accuracy {rows[-1]['test_acc']:.2%}, {seconds:.1f} s "
+            f"({rows[-1]['training_seconds']:.1f} s in training passes)",
+            flush=True,
+        )
     accs = np.array([r["test_acc"] for r in rows])
-    print(f"{args.profile} profile ({chapter['width']} channels, {chapter['our_epochs']} "
-          f"epochs): mean {accs.mean():.2%} ± {accs.std(ddof=1):.2%} over {len(rows)} seeds, "
-          f"{np.mean([r['seconds'] for r in rows]):.1f} s per seed, {args.threads} thread(s)")
+    print(
+        f"{args.profile} profile ({chapter['width']} channels, {chapter['our_epochs']} "
+        f"epochs): mean {accs.mean():.2%} ± {accs.std(ddof=1):.2%} over {len(rows)} seeds, "
+        f"{np.mean([r['seconds'] for r in rows]):.1f} s per seed, {args.threads} thread(s)"
+    )
     out = ROOT / "bench" / "results" / f"mnist1d-{args.profile}.json"
-    out.write_text(json.dumps({
-        "date": time.strftime("%Y-%m-%d %H:%M"), "machine": platform.processor() or
-        platform.machine(), "threads": args.threads, "profile": args.profile,
-        "width": chapter["width"], "epochs": chapter["our_epochs"],
-        "load_average": list(os.getloadavg()), "runs": rows,
-        "mean_test_acc": float(accs.mean())}, indent=1) + "\n")
+    out.write_text(
+        json.dumps(
+            {
+                "date": time.strftime("%Y-%m-%d %H:%M"),
+                "machine": platform.processor() or platform.machine(),
+                "threads": args.threads,
+                "profile": args.profile,
+                "width": chapter["width"],
+                "epochs": chapter["our_epochs"],
+                "load_average": list(os.getloadavg()),
+                "runs": rows,
+                "mean_test_acc": float(accs.mean()),
+            },
+            indent=1,
+        )
+        + "\n"
+    )
     print(f"saved {out.relative_to(ROOT)}")
 
 

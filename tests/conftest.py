@@ -75,4 +75,3 @@ def pages(html) -> list[Path]:
     found = sorted(p for p in html.rglob("*.html") if "_static" not in p.relative_to(html).parts)
     assert found, "the build wrote no HTML page"
     return found
-

@@ -52,8 +52,9 @@ def as_datasets(split: Split):
     from torch.utils.data import TensorDataset
 
     def pair(x, y):
-        return TensorDataset(torch.as_tensor(np.asarray(x, np.float32)),
-                             torch.as_tensor(np.asarray(y, np.int64)))
+        return TensorDataset(
+            torch.as_tensor(np.asarray(x, np.float32)), torch.as_tensor(np.asarray(y, np.int64))
+        )
 
     return pair(split.x_train, split.y_train), pair(split.x_test, split.y_test)
 
@@ -64,6 +65,7 @@ def data_root() -> Path:
 
 
 # --- scikit-learn digits --------------------------------------------------------------------
+
 
 def digits(size: int = 8) -> Split:
     """scikit-learn's digits as ``(N, 1, size, size)`` float32 in [0, 1], labels 0–9.
@@ -81,18 +83,24 @@ def digits(size: int = 8) -> Split:
         import torch
         import torch.nn.functional as F
 
-        big = F.interpolate(torch.from_numpy(x), size=(28, 28), mode="bilinear",
-                            align_corners=False)
+        big = F.interpolate(
+            torch.from_numpy(x), size=(28, 28), mode="bilinear", align_corners=False
+        )
         x = F.pad(big, (2, 2, 2, 2)).clamp(0, 1).numpy()
     elif size != 8:
         raise ValueError(f"size must be 8 or 32, got {size}")
-    x_tr, x_te, y_tr, y_te = train_test_split(x, data.target, test_size=DIGITS_TEST_SIZE,
-                                              stratify=data.target,
-                                              random_state=DIGITS_SPLIT_SEED)
+    x_tr, x_te, y_tr, y_te = train_test_split(
+        x,
+        data.target,
+        test_size=DIGITS_TEST_SIZE,
+        stratify=data.target,
+        random_state=DIGITS_SPLIT_SEED,
+    )
     return Split(x_tr, y_tr.astype(np.int64), x_te, y_te.astype(np.int64))
 
 
 # --- MNIST-1D ---------------------------------------------------------------------------------
+
 
 def mnist1d(shuffle_seq: bool = False, seed: int = 42, num_samples: int = 5000) -> Split:
     """MNIST-1D regenerated with the ``mnist1d`` package: ``x`` (N, 40) float32, labels 0–9.
@@ -115,8 +123,12 @@ def mnist1d(shuffle_seq: bool = False, seed: int = 42, num_samples: int = 5000) 
     finally:
         np.random.set_state(np_state)  # noqa: NPY002 (the global one mnist1d seeds)
         random.setstate(py_state)
-    return Split(data["x"].astype(np.float32), data["y"].astype(np.int64),
-                 data["x_test"].astype(np.float32), data["y_test"].astype(np.int64))
+    return Split(
+        data["x"].astype(np.float32),
+        data["y"].astype(np.int64),
+        data["x_test"].astype(np.float32),
+        data["y_test"].astype(np.int64),
+    )
 
 
 # --- scikit-image photos and faces -----------------------------------------------------------
@@ -147,8 +159,14 @@ def faces() -> tuple[np.ndarray, np.ndarray]:
 # --- IDX files (MNIST, Fashion-MNIST) --------------------------------------------------------
 
 # Third byte of the magic number: the element type.
-IDX_TYPES = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype(">i2"),
-             0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+IDX_TYPES = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
 
 
 def parse_idx(raw: bytes, name: str = "IDX data") -> np.ndarray:
@@ -157,8 +175,10 @@ def parse_idx(raw: bytes, name: str = "IDX data") -> np.ndarray:
 
     Raises ``ValueError`` when the magic number, the sizes or the length do not fit."""
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_TYPES:
-        raise ValueError(f"{name}: not an IDX file (magic number {raw[:4].hex()!r}; expected "
-                         f"00 00, a type code in {sorted(IDX_TYPES)}, and a dimension count)")
+        raise ValueError(
+            f"{name}: not an IDX file (magic number {raw[:4].hex()!r}; expected "
+            f"00 00, a type code in {sorted(IDX_TYPES)}, and a dimension count)"
+        )
     dtype, ndim = IDX_TYPES[raw[2]], raw[3]
     header = 4 + 4 * ndim
     if ndim == 0 or len(raw) < header:
@@ -166,8 +186,9 @@ def parse_idx(raw: bytes, name: str = "IDX data") -> np.ndarray:
     shape = tuple(int(s) for s in np.frombuffer(raw, ">u4", count=ndim, offset=4))
     expected = int(np.prod(shape)) * dtype.itemsize
     if len(raw) - header != expected:
-        raise ValueError(f"{name}: IDX sizes {shape} need {expected} bytes of data, "
-                         f"found {len(raw) - header}")
+        raise ValueError(
+            f"{name}: IDX sizes {shape} need {expected} bytes of data, found {len(raw) - header}"
+        )
     return np.frombuffer(raw, dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
 
 
@@ -179,8 +200,12 @@ def read_idx(path: str | Path) -> np.ndarray:
         return parse_idx(f.read(), str(path))
 
 
-MNIST_FILES = {"x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte",
-               "x_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte"}
+MNIST_FILES = {
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
 MNIST_FOLDERS = {"mnist": "mnist", "fashion": "fashion-mnist"}
 
 
@@ -201,15 +226,24 @@ def mnist(kind: str = "mnist", root: str | Path | None = None) -> Split:
                 f"{kind}: {candidates[0]} not found. Put the four files "
                 f"{', '.join(s + '.gz' for s in MNIST_FILES.values())} (gzipped or not) in "
                 f"{folder}, or set COURSE_DATA to the folder that holds "
-                f"'{MNIST_FOLDERS[kind]}/'. Nothing is downloaded.")
+                f"'{MNIST_FOLDERS[kind]}/'. Nothing is downloaded."
+            )
         arrays[key] = read_idx(found)
     for part in ("train", "test"):
         x, y = arrays[f"x_{part}"], arrays[f"y_{part}"]
         if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
-            raise ValueError(f"{kind} {part}: images {x.shape} and labels {y.shape} do not "
-                             "match (expected (N, H, W) and (N,))")
-    return Split(*(arrays[k][:, None].astype(np.float32) / 255.0 if k.startswith("x")
-                   else arrays[k].astype(np.int64) for k in MNIST_FILES))
+            raise ValueError(
+                f"{kind} {part}: images {x.shape} and labels {y.shape} do not "
+                "match (expected (N, H, W) and (N,))"
+            )
+    return Split(
+        *(
+            arrays[k][:, None].astype(np.float32) / 255.0
+            if k.startswith("x")
+            else arrays[k].astype(np.int64)
+            for k in MNIST_FILES
+        )
+    )
 
 
 # --- CIFAR-10 ---------------------------------------------------------------------------------
@@ -217,17 +251,30 @@ def mnist(kind: str = "mnist", root: str | Path | None = None) -> Split:
 CIFAR_FOLDER = "cifar-10-batches-py"
 CIFAR_TRAIN = tuple(f"data_batch_{i}" for i in range(1, 6))
 CIFAR_TEST = "test_batch"
-CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
-                 "ship", "truck")
+CIFAR_CLASSES = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
 
 # The only globals a CIFAR-10 batch may name: NumPy's array reconstruction (under its old and
 # new module names), and `_codecs.encode`, which protocol-2 pickles written by Python 3 use
 # to rebuild `bytes`. Anything else (os.system, ...) is refused.
 _CIFAR_GLOBALS = {
     ("_codecs", "encode"),
-    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy", "ndarray"), ("numpy", "dtype"),
-    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "scalar"),
 }
 
 
@@ -236,8 +283,10 @@ class _CifarUnpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str):
         if (module, name) not in _CIFAR_GLOBALS:
-            raise pickle.UnpicklingError(f"CIFAR-10 batch refers to {module}.{name}: not a "
-                                         "CIFAR-10 batch (refusing to load it)")
+            raise pickle.UnpicklingError(
+                f"CIFAR-10 batch refers to {module}.{name}: not a "
+                "CIFAR-10 batch (refusing to load it)"
+            )
         if module == "_codecs":
             import codecs
 
@@ -261,12 +310,14 @@ def read_cifar_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"{path}: expected a pickled dict, got {type(batch).__name__}")
     batch = {k.decode() if isinstance(k, bytes) else k: v for k, v in batch.items()}
     if "data" not in batch or "labels" not in batch:
-        raise ValueError(f"{path}: a CIFAR-10 batch has keys 'data' and 'labels', "
-                         f"found {sorted(batch)}")
+        raise ValueError(
+            f"{path}: a CIFAR-10 batch has keys 'data' and 'labels', found {sorted(batch)}"
+        )
     data, labels = np.asarray(batch["data"]), np.asarray(batch["labels"], np.int64)
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
-        raise ValueError(f"{path}: 'data' must be uint8 of shape (N, 3072), "
-                         f"got {data.dtype} {data.shape}")
+        raise ValueError(
+            f"{path}: 'data' must be uint8 of shape (N, 3072), got {data.dtype} {data.shape}"
+        )
     if labels.shape != (len(data),) or labels.min(initial=0) < 0 or labels.max(initial=0) > 9:
         raise ValueError(f"{path}: 'labels' must be {len(data)} ints in 0..9")
     return data.reshape(-1, 3, 32, 32), labels
@@ -283,10 +334,12 @@ def cifar10(root: str | Path | None = None) -> Split:
         raise FileNotFoundError(
             f"CIFAR-10: {folder / missing[0]} not found. Unpack cifar-10-python.tar.gz so that "
             f"{folder} holds {', '.join(CIFAR_TRAIN)} and {CIFAR_TEST}, or set COURSE_DATA to "
-            f"the folder that holds '{CIFAR_FOLDER}/'. Nothing is downloaded.")
+            f"the folder that holds '{CIFAR_FOLDER}/'. Nothing is downloaded."
+        )
     train = [read_cifar_batch(folder / name) for name in CIFAR_TRAIN]
     x_test, y_test = read_cifar_batch(folder / CIFAR_TEST)
     x_train = np.concatenate([x for x, _ in train])
     y_train = np.concatenate([y for _, y in train])
-    return Split(x_train.astype(np.float32) / 255.0, y_train,
-                 x_test.astype(np.float32) / 255.0, y_test)
+    return Split(
+        x_train.astype(np.float32) / 255.0, y_train, x_test.astype(np.float32) / 255.0, y_test
+    )

@@ -45,8 +45,10 @@ def setup(backend: str | None = None) -> str:
 
     Raises ``RuntimeError`` when not started by ``torchrun`` (no ``RANK``/``WORLD_SIZE``)."""
     if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
-        raise RuntimeError("ddp.setup() needs the environment torchrun sets up: start with "
-                           "`torchrun --standalone --nproc_per_node=2 ...`")
+        raise RuntimeError(
+            "ddp.setup() needs the environment torchrun sets up: start with "
+            "`torchrun --standalone --nproc_per_node=2 ...`"
+        )
     if backend is None:
         backend = "nccl" if torch.cuda.is_available() else "gloo"
     local_rank = int(os.environ.get("LOCAL_RANK", 0))
@@ -68,8 +70,11 @@ def all_reduce_sum(t: torch.Tensor) -> torch.Tensor:
     Reduced on the device the backend needs (CUDA for NCCL) and returned on ``t``'s device."""
     if not is_distributed():
         return t
-    on = torch.device("cuda", torch.cuda.current_device()) \
-        if dist.get_backend() == "nccl" else torch.device("cpu")
+    on = (
+        torch.device("cuda", torch.cuda.current_device())
+        if dist.get_backend() == "nccl"
+        else torch.device("cpu")
+    )
     buf = t.to(on)
     dist.all_reduce(buf, op=dist.ReduceOp.SUM)
     return buf.to(t.device)

@@ -32,13 +32,14 @@ class Profile:
     widths: tuple[int, int, int, int]
     epochs: int
     batch_size: int
-    lr: float                       # peak learning rate of the one-cycle schedule (SGD)
+    lr: float  # peak learning rate of the one-cycle schedule (SGD)
     train_limit: int | None = None  # use only the first N training images
 
 
 PROFILES = {
-    "quick": Profile("quick", (16, 32, 64, 128), epochs=12, batch_size=64, lr=0.1,
-                     train_limit=10_000),
+    "quick": Profile(
+        "quick", (16, 32, 64, 128), epochs=12, batch_size=64, lr=0.1, train_limit=10_000
+    ),
     "full": Profile("full", (64, 128, 256, 512), epochs=30, batch_size=512, lr=0.4),
 }
 
@@ -55,11 +56,15 @@ def choose_profile(device: torch.device, requested: str | None = None) -> Profil
     """``requested``, else ``$COURSE_PROFILE``, else ``full`` on CUDA and ``quick`` elsewhere
     (Apple's MPS included: its speed varies too much between machines to promise the full run
     in a reasonable time)."""
-    name = requested or os.environ.get("COURSE_PROFILE") or (
-        "full" if device.type == "cuda" else "quick")
+    name = (
+        requested
+        or os.environ.get("COURSE_PROFILE")
+        or ("full" if device.type == "cuda" else "quick")
+    )
     if name not in PROFILES:
-        raise ValueError(f"profile must be one of {PROFILE_NAMES} (argument or $COURSE_PROFILE), "
-                         f"got {name!r}")
+        raise ValueError(
+            f"profile must be one of {PROFILE_NAMES} (argument or $COURSE_PROFILE), got {name!r}"
+        )
     return PROFILES[name]
 
 
@@ -88,10 +93,11 @@ def load_images(limit: int | None = None, root: str | Path | None = None) -> Ima
     except FileNotFoundError as missing:
         split = datasets.digits(32)
         name, classes = "digits", tuple(str(d) for d in range(10))
-        note = (f"scikit-learn's digits at 32×32 (CIFAR-10 not found: {missing})")
+        note = f"scikit-learn's digits at 32×32 (CIFAR-10 not found: {missing})"
     if limit is not None and limit < len(split.x_train):
-        split = datasets.Split(split.x_train[:limit], split.y_train[:limit],
-                               split.x_test, split.y_test)
+        split = datasets.Split(
+            split.x_train[:limit], split.y_train[:limit], split.x_test, split.y_test
+        )
     mean = split.x_train.mean(axis=(0, 2, 3), keepdims=True)
     std = split.x_train.std(axis=(0, 2, 3), keepdims=True) + 1e-6
 

@@ -416,8 +416,9 @@ def resnet(depth: int = 18, num_classes: int = 1000, widths=(64, 128, 256, 512))
     return nn.Sequential(*layers)
 
 
-def resnet_small_images(depth: int = 18, num_classes: int = 10, widths=(64, 128, 256, 512),
-                        in_channels: int = 3) -> nn.Sequential:
+def resnet_small_images(
+    depth: int = 18, num_classes: int = 10, widths=(64, 128, 256, 512), in_channels: int = 3
+) -> nn.Sequential:
     """ResNet-``depth`` for 32×32 inputs such as CIFAR-10 (He et al.'s Table 1 blocks).
 
     The ImageNet stem (a 7×7/2 convolution and a 3×3/2 max pool, 224 → 56) would shrink a 32×32

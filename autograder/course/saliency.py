@@ -52,8 +52,9 @@ def occlusion_positions(size: int, patch: int, stride: int) -> np.ndarray:
 
 
 @torch.no_grad()
-def occlusion_sensitivity(model: nn.Module, x: np.ndarray, target: int, patch: int = 4,
-                          stride: int = 2, fill: float = 0.0) -> np.ndarray:
+def occlusion_sensitivity(
+    model: nn.Module, x: np.ndarray, target: int, patch: int = 4, stride: int = 2, fill: float = 0.0
+) -> np.ndarray:
     """Drop of the target's probability when one patch is replaced by ``fill``."""
     image = _as_batch(model, x)[0]
     rows = occlusion_positions(image.shape[1], patch, stride)
@@ -66,8 +67,13 @@ def occlusion_sensitivity(model: nn.Module, x: np.ndarray, target: int, patch: i
     return (p_clean - p_occluded).reshape(len(rows), len(cols)).numpy()
 
 
-def integrated_gradients(model: nn.Module, x: np.ndarray, target: int,
-                         baseline: np.ndarray | None = None, steps: int = 32) -> np.ndarray:
+def integrated_gradients(
+    model: nn.Module,
+    x: np.ndarray,
+    target: int,
+    baseline: np.ndarray | None = None,
+    steps: int = 32,
+) -> np.ndarray:
     """Integrated gradients with the midpoint rule, shape ``(C, H, W)``."""
     image = _as_batch(model, x)[0]
     start = torch.zeros_like(image) if baseline is None else _as_batch(model, baseline)[0]
@@ -77,8 +83,14 @@ def integrated_gradients(model: nn.Module, x: np.ndarray, target: int,
     return ((image - start) * grads.mean(dim=0)).numpy()
 
 
-def activation_maximization(model: nn.Module, target: int, shape: tuple[int, int, int],
-                            steps: int = 50, lr: float = 0.1, l2: float = 0.01) -> np.ndarray:
+def activation_maximization(
+    model: nn.Module,
+    target: int,
+    shape: tuple[int, int, int],
+    steps: int = 50,
+    lr: float = 0.1,
+    l2: float = 0.01,
+) -> np.ndarray:
     """Gradient ascent on ``s_target(x) - l2 * sum(x**2)`` from zeros, shape ``shape``."""
     dtype = next(model.parameters()).dtype
     x = torch.zeros((1, *shape), dtype=dtype)

@@ -52,9 +52,11 @@ class ResidualBlock1d(nn.Module):
         super().__init__()
         self.body = nn.Sequential(
             nn.Conv1d(channels, channels, 3, padding=dilation, dilation=dilation, bias=False),
-            nn.BatchNorm1d(channels), nn.ReLU(),
+            nn.BatchNorm1d(channels),
+            nn.ReLU(),
             nn.Conv1d(channels, channels, 3, padding=dilation, dilation=dilation, bias=False),
-            nn.BatchNorm1d(channels))
+            nn.BatchNorm1d(channels),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return (x + self.body(x)).relu()
@@ -66,8 +68,9 @@ class ResNet1d(nn.Module):
 
     def __init__(self, length: int = 40, channels: int = 64, classes: int = 10):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv1d(1, channels, 3, padding=1, bias=False),
-                                  nn.BatchNorm1d(channels), nn.ReLU())
+        self.stem = nn.Sequential(
+            nn.Conv1d(1, channels, 3, padding=1, bias=False), nn.BatchNorm1d(channels), nn.ReLU()
+        )
         self.blocks = nn.Sequential(*(ResidualBlock1d(channels, d) for d in (1, 2, 4, 8)))
         self.head = nn.Linear(channels * length, classes)
 
@@ -84,13 +87,18 @@ def load(dataset: str, limit: int | None) -> tuple:
         split = datasets.mnist1d()
     elif dataset == "digits":
         s = datasets.digits()
-        split = datasets.Split(s.x_train.reshape(len(s.x_train), -1), s.y_train,
-                               s.x_test.reshape(len(s.x_test), -1), s.y_test)
+        split = datasets.Split(
+            s.x_train.reshape(len(s.x_train), -1),
+            s.y_train,
+            s.x_test.reshape(len(s.x_test), -1),
+            s.y_test,
+        )
     else:
         raise ValueError(f"dataset must be 'mnist1d', 'digits' or 'images', got {dataset!r}")
     if limit is not None:
-        split = datasets.Split(split.x_train[:limit], split.y_train[:limit],
-                               split.x_test, split.y_test)
+        split = datasets.Split(
+            split.x_train[:limit], split.y_train[:limit], split.x_test, split.y_test
+        )
     return datasets.as_datasets(split)
 
 
@@ -98,21 +106,29 @@ def make_model(name: str, example: torch.Tensor) -> nn.Module:
     """The model ``name`` for inputs shaped like ``example`` (one example, no batch axis)."""
     if name.startswith("resnet18"):
         if example.dim() != 3 or tuple(example.shape[1:]) != (32, 32):
-            raise ValueError(f"--model {name} needs 32x32 images (--dataset images), got "
-                             f"examples of shape {tuple(example.shape)}")
+            raise ValueError(
+                f"--model {name} needs 32x32 images (--dataset images), got "
+                f"examples of shape {tuple(example.shape)}"
+            )
         widths = (16, 32, 64, 128) if name == "resnet18-quarter" else (64, 128, 256, 512)
         return models.resnet_small_images(18, 10, widths, in_channels=example.shape[0])
     if example.dim() != 1:
-        raise ValueError(f"--model {name} needs flat examples (--dataset mnist1d or digits), "
-                         f"got examples of shape {tuple(example.shape)}")
+        raise ValueError(
+            f"--model {name} needs flat examples (--dataset mnist1d or digits), "
+            f"got examples of shape {tuple(example.shape)}"
+        )
     return MLP(example.numel()) if name == "mlp" else ResNet1d(example.numel())
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--dataset", choices=["mnist1d", "digits", "images"], default="mnist1d")
-    p.add_argument("--model", choices=["mlp", "cnn", "resnet18", "resnet18-quarter"],
-                   default="cnn", help="resnet18*: for --dataset images (32x32)")
+    p.add_argument(
+        "--model",
+        choices=["mlp", "cnn", "resnet18", "resnet18-quarter"],
+        default="cnn",
+        help="resnet18*: for --dataset images (32x32)",
+    )
     p.add_argument("--optimizer", choices=["adamw", "adam", "sgd"], default="adamw")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=64, help="global batch size")
@@ -122,8 +138,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, default=None, help="use the first N training examples")
     p.add_argument("--checkpoint", type=Path, default=None)
-    p.add_argument("--save-weights", type=Path, default=None,
-                   help="write each rank's final weights to DIR/rank<R>.pt")
+    p.add_argument(
+        "--save-weights",
+        type=Path,
+        default=None,
+        help="write each rank's final weights to DIR/rank<R>.pt",
+    )
     p.add_argument("--history", type=Path, default=None, help="write the history as JSON")
     return p.parse_args(argv)
 
@@ -136,18 +156,27 @@ def main(argv: list[str] | None = None) -> list[dict[str, float]]:
         train_set, test_set = load(args.dataset, args.limit)
         seed_everything(args.seed)  # the same initial weights in every process
         model = make_model(args.model, train_set[0][0])
-        cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                          weight_decay=args.weight_decay, schedule=args.schedule,
-                          optimizer=args.optimizer,
-                          seed=args.seed, device=device, checkpoint=args.checkpoint)
+        cfg = TrainConfig(
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            weight_decay=args.weight_decay,
+            schedule=args.schedule,
+            optimizer=args.optimizer,
+            seed=args.seed,
+            device=device,
+            checkpoint=args.checkpoint,
+        )
         history = fit(model, train_set, test_set, cfg)
         if args.save_weights is not None:
             args.save_weights.mkdir(parents=True, exist_ok=True)
             torch.save(model.state_dict(), args.save_weights / f"rank{ddp.rank()}.pt")
         if ddp.is_main():
             last = history[-1]
-            print(f"{ddp.world_size()} process(es): test accuracy {last['test_acc']:.2%} "
-                  f"after {last['epoch']} epochs")
+            print(
+                f"{ddp.world_size()} process(es): test accuracy {last['test_acc']:.2%} "
+                f"after {last['epoch']} epochs"
+            )
             if args.history is not None:
                 args.history.write_text(json.dumps(history, indent=1))
         return history

@@ -54,8 +54,16 @@ from torch.utils.data import (
 
 from autograder.course import ddp
 
-HISTORY_FIELDS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds",
-                  "images_per_s")
+HISTORY_FIELDS = (
+    "epoch",
+    "train_loss",
+    "train_acc",
+    "test_loss",
+    "test_acc",
+    "lr",
+    "seconds",
+    "images_per_s",
+)
 
 # Fields of TrainConfig that do not change the numbers a run computes: a checkpoint written
 # under other values of these may be resumed.
@@ -69,18 +77,18 @@ class TrainConfig:
 
     epochs: int = 10
     batch_size: int = 128
-    lr: float = 1e-3                 # peak learning rate for "onecycle"
+    lr: float = 1e-3  # peak learning rate for "onecycle"
     weight_decay: float = 0.0
-    optimizer: str = "adamw"         # "adamw" | "adam" | "sgd" (with Nesterov momentum)
+    optimizer: str = "adamw"  # "adamw" | "adam" | "sgd" (with Nesterov momentum)
     momentum: float = 0.9
-    schedule: str = "constant"       # "constant" | "cosine" | "onecycle"
+    schedule: str = "constant"  # "constant" | "cosine" | "onecycle"
     label_smoothing: float = 0.0
     seed: int = 0
-    device: str | None = None        # None: choose_device()
-    amp: bool = True                 # mixed precision where amp_plan allows it
+    device: str | None = None  # None: choose_device()
+    amp: bool = True  # mixed precision where amp_plan allows it
     channels_last: bool | None = None  # 4-D inputs: None = on CUDA only, True = any device
-    compile: bool = False            # torch.compile the model
-    num_workers: int | None = None   # None: 4 on CUDA, 0 elsewhere
+    compile: bool = False  # torch.compile the model
+    num_workers: int | None = None  # None: 4 on CUDA, 0 elsewhere
     checkpoint: str | Path | None = None
     progress: bool = True
     eval_batch_size: int = 1024
@@ -128,8 +136,15 @@ def amp_plan(device: torch.device, enabled: bool = True) -> AmpPlan:
     return AmpPlan(torch.float16, True)
 
 
-def make_loader(dataset: Dataset, batch_size: int, *, train: bool, seed: int,
-                device: torch.device, num_workers: int | None = None) -> DataLoader:
+def make_loader(
+    dataset: Dataset,
+    batch_size: int,
+    *,
+    train: bool,
+    seed: int,
+    device: torch.device,
+    num_workers: int | None = None,
+) -> DataLoader:
     """A loader over this process's share of ``dataset``.
 
     Training loaders shuffle with a ``DistributedSampler`` (``rank``/``world_size`` from
@@ -140,8 +155,9 @@ def make_loader(dataset: Dataset, batch_size: int, *, train: bool, seed: int,
     on_cuda = device.type == "cuda"
     workers = (4 if on_cuda else 0) if num_workers is None else num_workers
     if train:
-        order = DistributedSampler(dataset, num_replicas=ddp.world_size(), rank=ddp.rank(),
-                                   shuffle=True, seed=seed)
+        order = DistributedSampler(
+            dataset, num_replicas=ddp.world_size(), rank=ddp.rank(), shuffle=True, seed=seed
+        )
         batch_size //= ddp.world_size()
     else:
         order = SequentialSampler(dataset)
@@ -168,13 +184,15 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=True,
-                               weight_decay=cfg.weight_decay)
+        return torch.optim.SGD(
+            params, lr=cfg.lr, momentum=cfg.momentum, nesterov=True, weight_decay=cfg.weight_decay
+        )
     raise ValueError(f"optimizer must be 'adamw', 'adam' or 'sgd', got {cfg.optimizer!r}")
 
 
-def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig,
-                   total_steps: int) -> torch.optim.lr_scheduler.LRScheduler:
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int
+) -> torch.optim.lr_scheduler.LRScheduler:
     """Learning rate per step ``t`` of ``T = total_steps``: constant; cosine,
     ``lr (1 + cos(pi t / T)) / 2``; or one-cycle (warm up over 30% of the steps, then anneal)."""
     if cfg.schedule == "constant":
@@ -182,14 +200,18 @@ def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig,
     if cfg.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
     if cfg.schedule == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr,
-                                                   total_steps=total_steps)
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=cfg.lr, total_steps=total_steps
+        )
     raise ValueError(f"schedule must be 'constant', 'cosine' or 'onecycle', got {cfg.schedule!r}")
 
 
 def _rng_states() -> dict[str, Any]:
-    states = {"python": random.getstate(), "numpy": np.random.get_state(),  # noqa: NPY002
-              "torch": torch.get_rng_state()}
+    states = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),  # noqa: NPY002
+        "torch": torch.get_rng_state(),
+    }
     if torch.cuda.is_available():
         states["cuda"] = torch.cuda.get_rng_state_all()
     return states
@@ -227,14 +249,20 @@ def _check_resumable(saved: dict[str, Any], cfg: TrainConfig, path: Path) -> Non
     changed = {k: (saved.get(k), v) for k, v in now.items() if saved.get(k) != v}
     if changed:
         detail = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changed.items())
-        raise ValueError(f"{path} was written with another configuration ({detail}); "
-                         "delete it or use another checkpoint path")
+        raise ValueError(
+            f"{path} was written with another configuration ({detail}); "
+            "delete it or use another checkpoint path"
+        )
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader: DataLoader, device: torch.device,
-             plan: AmpPlan = AmpPlan(None, False), channels_last: bool = False
-             ) -> tuple[float, float]:
+def evaluate(
+    model: nn.Module,
+    loader: DataLoader,
+    device: torch.device,
+    plan: AmpPlan = AmpPlan(None, False),
+    channels_last: bool = False,
+) -> tuple[float, float]:
     """Mean cross-entropy and accuracy (a fraction) of ``model`` over ``loader``."""
     model.eval()
     loss_sum, correct, count = 0.0, 0, 0
@@ -254,17 +282,23 @@ def _autocast(device: torch.device, plan: AmpPlan):
     return torch.autocast(device.type, dtype=plan.dtype)
 
 
-def _to_device(x: torch.Tensor, y: torch.Tensor, device: torch.device,
-               channels_last: bool) -> tuple[torch.Tensor, torch.Tensor]:
+def _to_device(
+    x: torch.Tensor, y: torch.Tensor, device: torch.device, channels_last: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
     x = x.to(device, non_blocking=True)
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     return x, y.to(device, non_blocking=True)
 
 
-def fit(model: nn.Module, train_set: Dataset, test_set: Dataset, cfg: TrainConfig,
-        augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
-        on_epoch_end: Callable[[dict[str, float]], None] | None = None) -> list[dict[str, float]]:
+def fit(
+    model: nn.Module,
+    train_set: Dataset,
+    test_set: Dataset,
+    cfg: TrainConfig,
+    augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    on_epoch_end: Callable[[dict[str, float]], None] | None = None,
+) -> list[dict[str, float]]:
     """Train ``model`` on ``train_set`` for ``cfg.epochs`` epochs; return the history.
 
     Both datasets yield ``(x, y)`` with ``y`` a class index. ``augment`` (optional) maps a batch
@@ -286,10 +320,22 @@ def fit(model: nn.Module, train_set: Dataset, test_set: Dataset, cfg: TrainConfi
     model = model.to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    train_loader = make_loader(train_set, cfg.batch_size, train=True, seed=cfg.seed,
-                               device=device, num_workers=cfg.num_workers)
-    test_loader = make_loader(test_set, cfg.eval_batch_size, train=False, seed=cfg.seed,
-                              device=device, num_workers=cfg.num_workers)
+    train_loader = make_loader(
+        train_set,
+        cfg.batch_size,
+        train=True,
+        seed=cfg.seed,
+        device=device,
+        num_workers=cfg.num_workers,
+    )
+    test_loader = make_loader(
+        test_set,
+        cfg.eval_batch_size,
+        train=False,
+        seed=cfg.seed,
+        device=device,
+        num_workers=cfg.num_workers,
+    )
     optimizer = make_optimizer(model, cfg)
     scheduler = make_scheduler(optimizer, cfg, cfg.epochs * len(train_loader))
     scaler = torch.amp.GradScaler(device.type, enabled=plan.use_scaler)
@@ -309,8 +355,11 @@ def fit(model: nn.Module, train_set: Dataset, test_set: Dataset, cfg: TrainConfi
 
     raw_model = model  # what gets saved: no DDP or compile wrapper
     if ddp.world_size() > 1:
-        ids = [device.index if device.index is not None else torch.cuda.current_device()] \
-            if device.type == "cuda" else None
+        ids = (
+            [device.index if device.index is not None else torch.cuda.current_device()]
+            if device.type == "cuda"
+            else None
+        )
         model = nn.parallel.DistributedDataParallel(model, device_ids=ids)
     if cfg.compile:
         model = torch.compile(model)
@@ -325,8 +374,7 @@ def fit(model: nn.Module, train_set: Dataset, test_set: Dataset, cfg: TrainConfi
         if device.type == "cuda":
             torch.cuda.synchronize()
         t0 = time.perf_counter()
-        bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=quiet,
-                   leave=False)
+        bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=quiet, leave=False)
         for x, y in bar:
             x, y = _to_device(x, y, device, channels_last)
             if augment is not None:
@@ -340,34 +388,50 @@ def fit(model: nn.Module, train_set: Dataset, test_set: Dataset, cfg: TrainConfi
             scaler.update()
             scheduler.step()
             n = len(y)
-            sums += torch.tensor([loss.item() * n, (logits.argmax(1) == y).sum().item(), n],
-                                 dtype=torch.float64)
+            sums += torch.tensor(
+                [loss.item() * n, (logits.argmax(1) == y).sum().item(), n], dtype=torch.float64
+            )
         if device.type == "cuda":
             torch.cuda.synchronize()
         seconds = time.perf_counter() - t0
         sums = ddp.all_reduce_sum(sums)
         test_loss, test_acc = evaluate(raw_model, test_loader, device, plan, channels_last)
-        row = {"epoch": epoch + 1, "train_loss": sums[0].item() / sums[2].item(),
-               "train_acc": sums[1].item() / sums[2].item(), "test_loss": test_loss,
-               "test_acc": test_acc, "lr": optimizer.param_groups[0]["lr"],
-               "seconds": seconds, "images_per_s": sums[2].item() / seconds}
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": sums[0].item() / sums[2].item(),
+            "train_acc": sums[1].item() / sums[2].item(),
+            "test_loss": test_loss,
+            "test_acc": test_acc,
+            "lr": optimizer.param_groups[0]["lr"],
+            "seconds": seconds,
+            "images_per_s": sums[2].item() / seconds,
+        }
         history.append(row)
         if not quiet:
-            tqdm.write(f"epoch {epoch + 1}/{cfg.epochs}: train loss {row['train_loss']:.4f}, "
-                       f"test acc {test_acc:.2%}, {row['images_per_s']:,.0f} images/s")
+            tqdm.write(
+                f"epoch {epoch + 1}/{cfg.epochs}: train loss {row['train_loss']:.4f}, "
+                f"test acc {test_acc:.2%}, {row['images_per_s']:,.0f} images/s"
+            )
         if path is not None and ddp.is_main():
-            save_checkpoint(path, {
-                "model": raw_model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
-                "epoch": epoch + 1, "history": history, "rng": _rng_states(),
-                "config": _comparable(cfg)})
+            save_checkpoint(
+                path,
+                {
+                    "model": raw_model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "scaler": scaler.state_dict(),
+                    "epoch": epoch + 1,
+                    "history": history,
+                    "rng": _rng_states(),
+                    "config": _comparable(cfg),
+                },
+            )
         if on_epoch_end is not None:
             on_epoch_end(row)
     return history
 
 
-def time_to_accuracy(history: list[dict[str, float]], target: float
-                     ) -> tuple[int, float] | None:
+def time_to_accuracy(history: list[dict[str, float]], target: float) -> tuple[int, float] | None:
     """``(epoch, seconds)`` at the end of the first epoch whose test accuracy is at least
     ``target`` (a fraction), ``seconds`` being the training time summed over epochs 1..epoch
     (the evaluation passes are not counted); ``None`` if no epoch reached it."""

@@ -61,10 +61,13 @@ def test_mnist1d_shuffled_permutes_positions(no_network):
     assert np.array_equal(plain.y_train, shuffled.y_train)
     assert not np.allclose(plain.x_train, shuffled.x_train)
     # The same 40 values per signal, in another (fixed) order.
-    np.testing.assert_allclose(np.sort(plain.x_train, 1), np.sort(shuffled.x_train, 1),
-                               rtol=1e-5, atol=1e-5)
-    perm = [int(np.argmin(np.abs(plain.x_train[:50] - shuffled.x_train[:50, [j]]).sum(0)))
-            for j in range(40)]
+    np.testing.assert_allclose(
+        np.sort(plain.x_train, 1), np.sort(shuffled.x_train, 1), rtol=1e-5, atol=1e-5
+    )
+    perm = [
+        int(np.argmin(np.abs(plain.x_train[:50] - shuffled.x_train[:50, [j]]).sum(0)))
+        for j in range(40)
+    ]
     np.testing.assert_allclose(plain.x_train[:, perm], shuffled.x_train, atol=1e-5)
 
 
@@ -88,6 +91,7 @@ def test_as_datasets():
 
 # --- IDX ---------------------------------------------------------------------------------
 
+
 def idx_bytes(array: np.ndarray, type_code: int = 0x08) -> bytes:
     """IDX: 0x00 0x00, type, number of dims, big-endian uint32 sizes, big-endian data."""
     header = bytes([0, 0, type_code, array.ndim])
@@ -97,10 +101,12 @@ def idx_bytes(array: np.ndarray, type_code: int = 0x08) -> bytes:
 
 def write_mnist(folder, n_train=5, n_test=3, compress=True, seed=0):
     rng = np.random.default_rng(seed)
-    arrays = {"x_train": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
-              "y_train": rng.integers(0, 10, n_train, dtype=np.uint8),
-              "x_test": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
-              "y_test": rng.integers(0, 10, n_test, dtype=np.uint8)}
+    arrays = {
+        "x_train": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+        "y_train": rng.integers(0, 10, n_train, dtype=np.uint8),
+        "x_test": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+        "y_test": rng.integers(0, 10, n_test, dtype=np.uint8),
+    }
     folder.mkdir(parents=True, exist_ok=True)
     for key, stem in D.MNIST_FILES.items():
         raw = idx_bytes(arrays[key])
@@ -147,13 +153,16 @@ def test_mnist_missing_says_where_to_put_files(tmp_path, monkeypatch):
     assert "COURSE_DATA" in message and "t10k-labels-idx1-ubyte.gz" in message
 
 
-@pytest.mark.parametrize(("raw", "match"), [
-    (b"\x08\x03\x00\x00" + bytes(12), "magic"),          # bytes in the wrong order
-    (b"\x00\x00\x07\x01" + bytes(8), "magic"),           # unknown type code
-    (b"\x00\x00\x08\x03\x00\x00", "truncated"),           # header cut short
-    (b"\x00\x00\x08\x01\x00\x00\x00\x05" + bytes(3), "5 bytes"),  # too little data
-    (b"\x00\x00\x08\x01\x00\x00\x00\x02" + bytes(3), "2 bytes"),  # too much data
-])
+@pytest.mark.parametrize(
+    ("raw", "match"),
+    [
+        (b"\x08\x03\x00\x00" + bytes(12), "magic"),  # bytes in the wrong order
+        (b"\x00\x00\x07\x01" + bytes(8), "magic"),  # unknown type code
+        (b"\x00\x00\x08\x03\x00\x00", "truncated"),  # header cut short
+        (b"\x00\x00\x08\x01\x00\x00\x00\x05" + bytes(3), "5 bytes"),  # too little data
+        (b"\x00\x00\x08\x01\x00\x00\x00\x02" + bytes(3), "2 bytes"),  # too much data
+    ],
+)
 def test_malformed_idx(raw, match):
     with pytest.raises(ValueError, match=match):
         D.parse_idx(raw)
@@ -162,19 +171,24 @@ def test_malformed_idx(raw, match):
 def test_mnist_with_mismatched_files(tmp_path):
     write_mnist(tmp_path)
     (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(
-        gzip.compress(idx_bytes(np.zeros(4, np.uint8))))
+        gzip.compress(idx_bytes(np.zeros(4, np.uint8)))
+    )
     with pytest.raises(ValueError, match="do not match"):
         D.mnist(root=tmp_path)
 
 
 # --- CIFAR-10 ----------------------------------------------------------------------------
 
+
 def write_cifar_batch(path, n, seed):
     """A batch as the official one: a dict with bytes keys, data uint8 (n, 3072), labels."""
     rng = np.random.default_rng(seed)
-    batch = {b"batch_label": b"tiny batch", b"labels": rng.integers(0, 10, n).tolist(),
-             b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
-             b"filenames": [f"img{i}.png".encode() for i in range(n)]}
+    batch = {
+        b"batch_label": b"tiny batch",
+        b"labels": rng.integers(0, 10, n).tolist(),
+        b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+        b"filenames": [f"img{i}.png".encode() for i in range(n)],
+    }
     path.write_bytes(pickle.dumps(batch, protocol=2))
     return batch
 
@@ -192,8 +206,7 @@ def test_cifar10_reads_python_batches(tmp_path):
     assert s.y_train.tolist() == sum((b[b"labels"] for b in train), [])
     # Each row holds the red, then the green, then the blue 32 x 32 plane.
     first = train[0][b"data"][0]
-    np.testing.assert_allclose(s.x_train[0, 1] * 255, first[1024:2048].reshape(32, 32),
-                               atol=1e-4)
+    np.testing.assert_allclose(s.x_train[0, 1] * 255, first[1024:2048].reshape(32, 32), atol=1e-4)
 
 
 def test_cifar10_found_through_course_data(tmp_path, monkeypatch):
@@ -222,13 +235,16 @@ def test_cifar_batch_refuses_foreign_pickles(tmp_path):
         D.read_cifar_batch(path)
 
 
-@pytest.mark.parametrize(("batch", "match"), [
-    ({b"data": np.zeros((2, 3072), np.uint8)}, "labels"),
-    ({b"data": np.zeros((2, 100), np.uint8), b"labels": [0, 1]}, "3072"),
-    ({b"data": np.zeros((2, 3072), np.float32), b"labels": [0, 1]}, "uint8"),
-    ({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 10]}, "0..9"),
-    ([1, 2, 3], "dict"),
-])
+@pytest.mark.parametrize(
+    ("batch", "match"),
+    [
+        ({b"data": np.zeros((2, 3072), np.uint8)}, "labels"),
+        ({b"data": np.zeros((2, 100), np.uint8), b"labels": [0, 1]}, "3072"),
+        ({b"data": np.zeros((2, 3072), np.float32), b"labels": [0, 1]}, "uint8"),
+        ({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 10]}, "0..9"),
+        ([1, 2, 3], "dict"),
+    ],
+)
 def test_malformed_cifar_batch(tmp_path, batch, match):
     path = tmp_path / "test_batch"
     path.write_bytes(pickle.dumps(batch, protocol=2))

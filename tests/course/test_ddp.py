@@ -10,8 +10,24 @@ import torch
 
 from autograder.course import ddp, train_script
 
-ARGS = ["--dataset", "digits", "--model", "mlp", "--epochs", "1", "--batch-size", "64",
-        "--limit", "256", "--lr", "0.01", "--schedule", "constant", "--seed", "3"]
+ARGS = [
+    "--dataset",
+    "digits",
+    "--model",
+    "mlp",
+    "--epochs",
+    "1",
+    "--batch-size",
+    "64",
+    "--limit",
+    "256",
+    "--lr",
+    "0.01",
+    "--schedule",
+    "constant",
+    "--seed",
+    "3",
+]
 
 
 def test_helpers_outside_a_process_group():
@@ -28,11 +44,27 @@ def test_setup_needs_torchrun(monkeypatch):
 
 @pytest.mark.slow
 def test_two_cpu_processes_match_one(tmp_path, monkeypatch):
-    env = {**os.environ, "GLOO_SOCKET_IFNAME": "lo", "MASTER_ADDR": "127.0.0.1",
-           "OMP_NUM_THREADS": "1", "TQDM_DISABLE": "1"}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               "--nproc_per_node=2", "-m", "autograder.course.train_script", *ARGS,
-               "--save-weights", str(tmp_path / "ddp"), "--checkpoint", str(tmp_path / "c.pt")]
+    env = {
+        **os.environ,
+        "GLOO_SOCKET_IFNAME": "lo",
+        "MASTER_ADDR": "127.0.0.1",
+        "OMP_NUM_THREADS": "1",
+        "TQDM_DISABLE": "1",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "autograder.course.train_script",
+        *ARGS,
+        "--save-weights",
+        str(tmp_path / "ddp"),
+        "--checkpoint",
+        str(tmp_path / "c.pt"),
+    ]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 process(es)" in done.stdout

@@ -13,8 +13,10 @@ from autograder.course.training import time_to_accuracy
 
 # --- profiles ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("device", "expected"), [("cuda", "full"), ("cpu", "quick"),
-                                                  ("mps", "quick")])
+
+@pytest.mark.parametrize(
+    ("device", "expected"), [("cuda", "full"), ("cpu", "quick"), ("mps", "quick")]
+)
 def test_profile_follows_the_device(monkeypatch, device, expected):
     monkeypatch.delenv("COURSE_PROFILE", raising=False)
     assert choose_profile(torch.device(device)).name == expected
@@ -36,6 +38,7 @@ def test_full_profile_is_the_real_resnet18_width():
 
 # --- data ---------------------------------------------------------------------------------------
 
+
 def test_digits_when_cifar_is_absent(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_DATA", str(tmp_path))
     data = load_images()
@@ -54,7 +57,7 @@ def test_cifar_when_present(tmp_path, monkeypatch):
     data = load_images(limit=7)
     assert data.name == "cifar10" and data.classes[0] == "airplane"
     assert data.split.x_train.shape == (7, 3, 32, 32)  # limited
-    assert data.split.x_test.shape == (3, 3, 32, 32)   # never limited
+    assert data.split.x_test.shape == (3, 3, 32, 32)  # never limited
     raw = datasets.cifar10(tmp_path / datasets.CIFAR_FOLDER)
     expected = (raw.x_test - data.mean[None, :, None, None]) / data.std[None, :, None, None]
     np.testing.assert_allclose(data.split.x_test, expected, rtol=1e-4, atol=1e-4)
@@ -62,6 +65,7 @@ def test_cifar_when_present(tmp_path, monkeypatch):
 
 
 # --- augmentation -------------------------------------------------------------------------------
+
 
 def test_random_shift_moves_each_image_within_pad():
     torch.manual_seed(0)
@@ -108,11 +112,14 @@ def test_random_shift_is_seeded_and_checks_its_input():
 
 # --- time to accuracy ---------------------------------------------------------------------------
 
+
 def test_time_to_accuracy_sums_training_seconds_up_to_the_first_epoch_at_target():
-    history = [{"epoch": 1, "test_acc": 0.5, "seconds": 2.0},
-               {"epoch": 2, "test_acc": 0.91, "seconds": 3.0},
-               {"epoch": 3, "test_acc": 0.89, "seconds": 4.0},
-               {"epoch": 4, "test_acc": 0.95, "seconds": 5.0}]
+    history = [
+        {"epoch": 1, "test_acc": 0.5, "seconds": 2.0},
+        {"epoch": 2, "test_acc": 0.91, "seconds": 3.0},
+        {"epoch": 3, "test_acc": 0.89, "seconds": 4.0},
+        {"epoch": 4, "test_acc": 0.95, "seconds": 5.0},
+    ]
     assert time_to_accuracy(history, 0.9) == (2, 5.0)
     assert time_to_accuracy(history, 0.95) == (4, 14.0)
     assert time_to_accuracy(history, 0.96) is None
@@ -122,14 +129,14 @@ def test_time_to_accuracy_sums_training_seconds_up_to_the_first_epoch_at_target(
 
 # --- the model ----------------------------------------------------------------------------------
 
+
 def test_small_image_resnet18_shapes_and_size():
     model = models.resnet_small_images(18, num_classes=10)
     # The usual CIFAR ResNet-18 (3x3 stem, no max pool) has 11,173,962 parameters.
     assert models.count_parameters(model) == 11_173_962
     model.eval()
     assert model(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
-    narrow = models.resnet_small_images(18, 10, image_runs.PROFILES["quick"].widths,
-                                        in_channels=1)
+    narrow = models.resnet_small_images(18, 10, image_runs.PROFILES["quick"].widths, in_channels=1)
     assert narrow(torch.zeros(2, 1, 32, 32)).shape == (2, 10)
     with pytest.raises(ValueError, match="4 stages"):
         models.resnet_small_images(18, 10, (16, 32, 64))
@@ -143,11 +150,16 @@ def test_channels_last_on_the_cpu_only_when_asked(setting, expected):
 
     torch.set_num_threads(1)
     x, y = torch.randn(16, 3, 8, 8), torch.arange(16) % 2
-    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Flatten(),
-                                torch.nn.Linear(4 * 36, 2))
-    history = fit(model, TensorDataset(x, y), TensorDataset(x, y),
-                  TrainConfig(epochs=1, batch_size=8, channels_last=setting, progress=False,
-                              device="cpu"), augment=shift_and_flip(1, True))
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3), torch.nn.Flatten(), torch.nn.Linear(4 * 36, 2)
+    )
+    history = fit(
+        model,
+        TensorDataset(x, y),
+        TensorDataset(x, y),
+        TrainConfig(epochs=1, batch_size=8, channels_last=setting, progress=False, device="cpu"),
+        augment=shift_and_flip(1, True),
+    )
     assert len(history) == 1
     weight = model[0].weight
     assert weight.is_contiguous(memory_format=torch.channels_last) is expected
@@ -160,9 +172,24 @@ def test_training_script_trains_the_resnet_on_images(tmp_path, monkeypatch):
     torch.set_num_threads(1)
     monkeypatch.setenv("COURSE_DATA", str(tmp_path))  # no CIFAR-10 there: the digits
     monkeypatch.setenv("TQDM_DISABLE", "1")
-    history = train_script.main(["--dataset", "images", "--model", "resnet18-quarter",
-                                 "--epochs", "1", "--limit", "64", "--batch-size", "32",
-                                 "--optimizer", "sgd", "--lr", "0.05"])
+    history = train_script.main(
+        [
+            "--dataset",
+            "images",
+            "--model",
+            "resnet18-quarter",
+            "--epochs",
+            "1",
+            "--limit",
+            "64",
+            "--batch-size",
+            "32",
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "0.05",
+        ]
+    )
     assert len(history) == 1 and 0 <= history[0]["test_acc"] <= 1
     with pytest.raises(ValueError, match="needs 32x32 images"):
         train_script.make_model("resnet18", torch.zeros(40))

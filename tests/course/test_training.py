@@ -47,8 +47,9 @@ def tiny_model(seed=0):
 
 
 def config(**overrides):
-    base = dict(epochs=3, batch_size=16, lr=0.05, schedule="onecycle", seed=1, device="cpu",
-                progress=False)
+    base = dict(
+        epochs=3, batch_size=16, lr=0.05, schedule="onecycle", seed=1, device="cpu", progress=False
+    )
     return TrainConfig(**{**base, **overrides})
 
 
@@ -104,16 +105,20 @@ def test_resume_after_interruption_matches_uninterrupted_run(tmp_path):
             raise Interrupt
 
     with pytest.raises(Interrupt):
-        fit(tiny_model(), train, test, config(epochs=4, checkpoint=path),
-            on_epoch_end=stop_after_two)
+        fit(
+            tiny_model(),
+            train,
+            test,
+            config(epochs=4, checkpoint=path),
+            on_epoch_end=stop_after_two,
+        )
     assert load_checkpoint(path)["epoch"] == 2
     resumed = tiny_model(seed=123)  # other initial weights: the checkpoint must replace them
     torch.manual_seed(999)  # and other RNG state: the checkpoint restores it
     history_resumed = fit(resumed, train, test, config(epochs=4, checkpoint=path))
 
     assert [r["epoch"] for r in history_resumed] == [1, 2, 3, 4]
-    assert ([r["train_loss"] for r in history_resumed]
-            == [r["train_loss"] for r in history_whole])
+    assert [r["train_loss"] for r in history_resumed] == [r["train_loss"] for r in history_whole]
     w_whole, w_resumed = weights(whole), weights(resumed)
     assert all(torch.equal(w_whole[k], w_resumed[k]) for k in w_whole)
     assert not path.with_name(path.name + ".tmp").exists()
@@ -143,8 +148,9 @@ def test_progress_bar_shows_throughput(monkeypatch, capfd):
     assert "images/s" in out + err
 
 
-@pytest.mark.parametrize(("cuda", "mps", "expected"),
-                         [(True, True, "cuda"), (False, True, "mps"), (False, False, "cpu")])
+@pytest.mark.parametrize(
+    ("cuda", "mps", "expected"), [(True, True, "cuda"), (False, True, "mps"), (False, False, "cpu")]
+)
 def test_choose_device(monkeypatch, cuda, mps, expected):
     monkeypatch.delenv("COURSE_DEVICE", raising=False)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
@@ -160,8 +166,10 @@ def test_choose_device_overrides(monkeypatch):
     assert choose_device("cuda:1") == torch.device("cuda:1")  # the argument wins
 
 
-@pytest.mark.parametrize(("bf16", "expected"), [(True, AmpPlan(torch.bfloat16, False)),
-                                                (False, AmpPlan(torch.float16, True))])
+@pytest.mark.parametrize(
+    ("bf16", "expected"),
+    [(True, AmpPlan(torch.bfloat16, False)), (False, AmpPlan(torch.float16, True))],
+)
 def test_amp_plan_on_cuda(monkeypatch, bf16, expected):
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: bf16)
     assert amp_plan(torch.device("cuda")) == expected
