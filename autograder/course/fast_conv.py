@@ -95,7 +95,13 @@ def load_kernel_results(path: str | Path) -> dict:
 
 
 def _number(value: float | None, fmt: str) -> str:
-    return "–" if value is None else format(value, fmt)
+    if value is None:
+        return "–"
+    if fmt == "3 digits":  # 0.324, 1.00, 37.6, 153: three significant digits, zeros kept
+        return format(
+            value, ".3f" if value < 1 else ".2f" if value < 10 else ".1f" if value < 100 else ".0f"
+        )
+    return format(value, fmt)
 
 
 def kernel_table(results: dict) -> str:
@@ -108,9 +114,10 @@ def kernel_table(results: dict) -> str:
     for case in results["cases"]:
         lines.append(
             f"| {case['name']} | {case['direction']} "
-            f"| {_number(case['ours_ms'], '.3g')} | {_number(case['torch_ms'], '.3g')} "
+            f"| {_number(case['ours_ms'], '3 digits')} | {_number(case['torch_ms'], '3 digits')} "
             f"| {_number(case['ratio_to_torch'], '.2f')} "
-            f"| {_number(case['ours_gflops'], '.3g')} | {_number(case['torch_gflops'], '.3g')} "
+            f"| {_number(case['ours_gflops'], '3 digits')} "
+            f"| {_number(case['torch_gflops'], '3 digits')} "
             f"| {_number(case['fraction_of_sgemm'], '.0%')} |"
         )
     return "\n".join(lines)

@@ -149,3 +149,15 @@ def test_cpu_description_reads_the_first_processor(tmp_path):
 def test_cpu_description_without_cpuinfo(tmp_path):
     cpu = cpu_description(tmp_path / "missing")
     assert cpu["mhz"] is None and cpu["flags"] == set()
+
+
+def test_kernel_table_keeps_three_significant_digits():
+    from autograder.course.fast_conv import _number
+
+    assert [_number(v, "3 digits") for v in (0.324, 1.0, 37.645, 153.2)] == [
+        "0.324",
+        "1.00",
+        "37.6",
+        "153",
+    ]
+    assert _number(None, "3 digits") == "–"
