@@ -222,9 +222,11 @@ def _wait_for_expectations(options: GradingOptions) -> None:
         time.sleep(0.02)
 
 
-def _autograder_cache(name: str) -> Path | None:
-    """``$XDG_CACHE_HOME/autograder/NAME`` (default ``~/.cache/autograder/NAME``) if writable."""
-    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "autograder" / name
+def _autograder_cache(name: str, override: str = "") -> Path | None:
+    """``override`` if given, else ``$XDG_CACHE_HOME/autograder/NAME`` (default
+    ``~/.cache/autograder/NAME``), created; None if it cannot be written."""
+    home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    folder = Path(override) if override else home / "autograder" / name
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
@@ -242,16 +244,8 @@ def persistent_numba_cache() -> str:
     and numba's index is keyed on each kernel's source file (time stamp and size) and numba's
     version, so an edited reference is compiled again.
     """
-    folder = os.environ.get("AUTOGRADER_NUMBA_CACHE") or str(
-        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "autograder" / "numba"
-    )
-    try:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError:
-        return ""
-    return folder
+    folder = _autograder_cache("numba", os.environ.get("AUTOGRADER_NUMBA_CACHE", ""))
+    return str(folder) if folder else ""
 
 
 def splice(
@@ -440,6 +434,12 @@ def _grade_notebook(
             )
         else:
             message = judged or (outcome.message if outcome and status != "passed" else "")
+            if "No space left on device" in message:
+                message += (
+                    f" (your notebook's folder holds at most {options.disk_mb} MB while it is "
+                    "graded: the files your code writes there count, so write less or delete "
+                    "them)"
+                )
         parts.append(
             PartResult(
                 source_path.name,
@@ -530,7 +530,7 @@ def grade_student(
         ):
             parts, notes, worst = _grade_notebook(source_path, submitted, Path(scratch), options)
         if no_quota and sandbox.available():
-            notes.append(f"the scratch folder had no size limit ({no_quota})")
+            notes.append(f"graded without a size limit on the scratch folder ({no_quota})")
         result.parts.extend(parts)
         result.notes.extend(notes)
         if worst:

@@ -443,6 +443,7 @@ def test_reasons_name_what_happened(graded):
     full = [p for p in results["fills-disk"].parts if p.status != "passed"]
     assert [p.grade_id for p in full] == ["im2col", "im2col-hidden"], full
     assert "No space left on device" in full[0].message, full[0].message
+    assert "at most 256 MB" in full[0].message  # says which limit the learner hit
 
 
 def test_nothing_a_learner_started_survives_the_run(graded):

@@ -95,13 +95,16 @@ def load_kernel_results(path: str | Path) -> dict:
 
 
 def _number(value: float | None, fmt: str) -> str:
+    return "–" if value is None else format(value, fmt)
+
+
+def _three_digits(value: float | None) -> str:
+    """Three significant digits with trailing zeros kept (0.324, 1.00, 37.6, 153); "–" for None."""
     if value is None:
         return "–"
-    if fmt == "3 digits":  # 0.324, 1.00, 37.6, 153: three significant digits, zeros kept
-        return format(
-            value, ".3f" if value < 1 else ".2f" if value < 10 else ".1f" if value < 100 else ".0f"
-        )
-    return format(value, fmt)
+    return format(
+        value, ".3f" if value < 1 else ".2f" if value < 10 else ".1f" if value < 100 else ".0f"
+    )
 
 
 def kernel_table(results: dict) -> str:
@@ -114,10 +117,10 @@ def kernel_table(results: dict) -> str:
     for case in results["cases"]:
         lines.append(
             f"| {case['name']} | {case['direction']} "
-            f"| {_number(case['ours_ms'], '3 digits')} | {_number(case['torch_ms'], '3 digits')} "
+            f"| {_three_digits(case['ours_ms'])} | {_three_digits(case['torch_ms'])} "
             f"| {_number(case['ratio_to_torch'], '.2f')} "
-            f"| {_number(case['ours_gflops'], '3 digits')} "
-            f"| {_number(case['torch_gflops'], '3 digits')} "
+            f"| {_three_digits(case['ours_gflops'])} "
+            f"| {_three_digits(case['torch_gflops'])} "
             f"| {_number(case['fraction_of_sgemm'], '.0%')} |"
         )
     return "\n".join(lines)

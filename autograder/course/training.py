@@ -29,6 +29,7 @@ The loss is the mean cross-entropy over a batch,
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import random
 import time
@@ -320,22 +321,11 @@ def fit(
     model = model.to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    train_loader = make_loader(
-        train_set,
-        cfg.batch_size,
-        train=True,
-        seed=cfg.seed,
-        device=device,
-        num_workers=cfg.num_workers,
+    loader = functools.partial(
+        make_loader, seed=cfg.seed, device=device, num_workers=cfg.num_workers
     )
-    test_loader = make_loader(
-        test_set,
-        cfg.eval_batch_size,
-        train=False,
-        seed=cfg.seed,
-        device=device,
-        num_workers=cfg.num_workers,
-    )
+    train_loader = loader(train_set, cfg.batch_size, train=True)
+    test_loader = loader(test_set, cfg.eval_batch_size, train=False)
     optimizer = make_optimizer(model, cfg)
     scheduler = make_scheduler(optimizer, cfg, cfg.epochs * len(train_loader))
     scaler = torch.amp.GradScaler(device.type, enabled=plan.use_scaler)

@@ -152,12 +152,12 @@ def test_cpu_description_without_cpuinfo(tmp_path):
 
 
 def test_kernel_table_keeps_three_significant_digits():
-    from autograder.course.fast_conv import _number
+    from autograder.course.fast_conv import _three_digits
 
-    assert [_number(v, "3 digits") for v in (0.324, 1.0, 37.645, 153.2)] == [
+    assert [_three_digits(v) for v in (0.324, 1.0, 37.645, 153.2)] == [
         "0.324",
         "1.00",
         "37.6",
         "153",
     ]
-    assert _number(None, "3 digits") == "–"
+    assert _three_digits(None) == "–"
