@@ -1,10 +1,10 @@
-"""Chapter 13's dilated residual 1D CNN on MNIST-1D: test accuracy and training time per seed.
+"""Chapter 17's dilated residual 1D CNN on MNIST-1D: test accuracy and training time per seed.
 
     .venv/bin/python bench/mnist1d_network.py --profile quick      # 48 channels, 12 epochs
     .venv/bin/python bench/mnist1d_network.py --profile full       # 64 channels, 60 epochs
 
 The network, its width and its training configuration are read from the chapter itself
-(`chapters/13-mnist1d/index.md`: the cells that define `Block`, `DilatedResNet`, `width`,
+(`chapters/17-mnist1d/index.md`: the cells that define `Block`, `DilatedResNet`, `width`,
 `our_epochs` and `our_config`), so this measures exactly what the page trains, without the
 page's baselines and ablation. One PyTorch thread, as on the page. Prints one line per seed and
 the mean, and writes `bench/results/mnist1d-PROFILE.json`.
@@ -28,10 +28,10 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograder.course import datasets  # noqa: E402
-from autograder.course.training import TrainConfig, fit, seed_everything  # noqa: E402
+from cnnbook import datasets  # noqa: E402
+from cnnbook.training import TrainConfig, fit, seed_everything  # noqa: E402
 
-CHAPTER = ROOT / "chapters" / "13-mnist1d" / "index.md"
+CHAPTER = ROOT / "chapters" / "17-mnist1d" / "index.md"
 
 
 def chapter_cells() -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from notebook_helpers import ROOT, edit_cell, grade_class, load, source_path
 
-RELEASED = ROOT / "chapters" / "11-classic-architectures" / "architectures.ipynb"
+RELEASED = ROOT / "chapters" / "13-classic-architectures" / "architectures.ipynb"
 
 
 def architectures_class() -> dict[str, dict]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from notebook_helpers import ROOT, edit_cell, grade_class, load, source_path
 
-RELEASED = ROOT / "chapters" / "07-pooling" / "pooling.ipynb"
+RELEASED = ROOT / "chapters" / "08-pooling" / "pooling.ipynb"
 AS_CONV_BODY = """    box = np.full((1, 1, k, k), 1.0 / (k * k))
     y = conv2d(x.reshape(n * c, 1, h, w), box, stride=k)
     return y.reshape(n, c, y.shape[2], y.shape[3])"""

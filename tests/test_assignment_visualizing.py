@@ -15,9 +15,9 @@ import torch
 from notebook_helpers import ROOT, edit_cell, grade_class, load, source_path
 from torch import nn
 
-from autograder.course import saliency as reference
+from autograder.oracles import saliency as reference
 
-RELEASED = ROOT / "chapters" / "12-visualizing" / "visualizing.ipynb"
+RELEASED = ROOT / "chapters" / "15-visualizing" / "visualizing.ipynb"
 
 
 def visualizing_class() -> dict[str, dict]:

@@ -114,7 +114,7 @@ def test_launch_urls_leave_out_colab_off_github():
         binderhub_url="https://mybinder.org",
         colab_url="https://colab.research.google.com",
     )
-    urls = launch_urls(settings, "chapters/07-pooling/pooling.ipynb")
+    urls = launch_urls(settings, "chapters/08-pooling/pooling.ipynb")
     assert set(urls) == {"Binder"}
     assert urls["Binder"].startswith("https://mybinder.org/v2/git/https%3A%2F%2Fgitlab.com")
 

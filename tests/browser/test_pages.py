@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.book, pytest.mark.slow]
 SCREENSHOT_PAGES = {
     "intro": "intro.html",
     "conv1d": "chapters/02-conv1d/index.html",
-    "pooling": "chapters/07-pooling/index.html",
+    "pooling": "chapters/08-pooling/index.html",
 }
 RAW_TEX = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|\\frac\{")
 

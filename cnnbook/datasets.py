@@ -1,0 +1,345 @@
+"""Datasets that work offline, and real loaders for the classic ones when the reader has them.
+
+Nothing here downloads anything.
+
+Always available (shipped in a wheel, or generated):
+
+* ``digits()``: scikit-learn's 1,797 handwritten digits, 8×8, optionally resized to 32×32
+  (the digit fills the middle 28×28, as in MNIST) for LeNet; a fixed, stratified split;
+* ``mnist1d()``: the MNIST-1D benchmark (Greydanus, 2020) *regenerated* by the ``mnist1d``
+  package from its templates and seed, 4,000 training and 1,000 test signals of length 40;
+* ``photo(name)``: scikit-image's sample photos (``camera``, ``astronaut``, ``chelsea``,
+  ``coffee``) as float32 in [0, 1];
+* ``faces()``: ``skimage.data.lfw_subset()``, 100 faces and 100 non-faces, 25×25.
+
+Read from local files when present (a ``FileNotFoundError`` says where to put them):
+
+* ``mnist(kind="mnist" | "fashion")``: the IDX files of MNIST / Fashion-MNIST, gzipped or not,
+  in ``$COURSE_DATA/mnist`` or ``$COURSE_DATA/fashion-mnist`` (``COURSE_DATA`` defaults to
+  ``~/data``);
+* ``cifar10()``: CIFAR-10's "python version" batches in ``$COURSE_DATA/cifar-10-batches-py``.
+
+Every loader returns a ``Split`` of NumPy arrays; ``as_datasets(split)`` turns it into a pair of
+PyTorch ``TensorDataset`` for ``cnnbook.training.fit``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import pickle
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+DIGITS_TEST_SIZE = 360  # fixed split: 1,437 training and 360 test images, stratified
+DIGITS_SPLIT_SEED = 0
+
+
+class Split(NamedTuple):
+    """Training and test arrays: inputs ``x_*`` (N, ...) and integer labels ``y_*`` (N,)."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+def as_datasets(split: Split):
+    """``(train, test)`` PyTorch ``TensorDataset`` (inputs float32, labels int64)."""
+    import torch
+    from torch.utils.data import TensorDataset
+
+    def pair(x, y):
+        return TensorDataset(
+            torch.as_tensor(np.asarray(x, np.float32)), torch.as_tensor(np.asarray(y, np.int64))
+        )
+
+    return pair(split.x_train, split.y_train), pair(split.x_test, split.y_test)
+
+
+def data_root() -> Path:
+    """Where local copies of MNIST and CIFAR-10 live: ``$COURSE_DATA``, default ``~/data``."""
+    return Path(os.environ.get("COURSE_DATA", "~/data")).expanduser()
+
+
+# --- scikit-learn digits --------------------------------------------------------------------
+
+
+def digits(size: int = 8) -> Split:
+    """scikit-learn's digits as ``(N, 1, size, size)`` float32 in [0, 1], labels 0–9.
+
+    ``size=8`` keeps the original images; ``size=32`` resizes them bilinearly to 28×28 and
+    pads 2 zero pixels on each side, like MNIST in LeNet-5's 32×32 input. The split is fixed
+    (stratified, ``DIGITS_TEST_SIZE`` test images, seed ``DIGITS_SPLIT_SEED``).
+    """
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    data = load_digits()
+    x = (data.images / 16.0).astype(np.float32)[:, None]  # (1797, 1, 8, 8), values 0..16
+    if size == 32:
+        import torch
+        import torch.nn.functional as F
+
+        big = F.interpolate(
+            torch.from_numpy(x), size=(28, 28), mode="bilinear", align_corners=False
+        )
+        x = F.pad(big, (2, 2, 2, 2)).clamp(0, 1).numpy()
+    elif size != 8:
+        raise ValueError(f"size must be 8 or 32, got {size}")
+    x_tr, x_te, y_tr, y_te = train_test_split(
+        x,
+        data.target,
+        test_size=DIGITS_TEST_SIZE,
+        stratify=data.target,
+        random_state=DIGITS_SPLIT_SEED,
+    )
+    return Split(x_tr, y_tr.astype(np.int64), x_te, y_te.astype(np.int64))
+
+
+# --- MNIST-1D ---------------------------------------------------------------------------------
+
+
+def mnist1d(shuffle_seq: bool = False, seed: int = 42, num_samples: int = 5000) -> Split:
+    """MNIST-1D regenerated with the ``mnist1d`` package: ``x`` (N, 40) float32, labels 0–9.
+
+    The defaults are the published dataset's: 5,000 signals, 80% for training, seed 42.
+    ``shuffle_seq=True`` applies one fixed random permutation to the 40 positions of every
+    signal (the paper's "shuffled" variant). ``mnist1d.data.make_dataset`` builds the data from
+    the ten templates; its ``get_dataset`` (which may download a pickle) is never called. The
+    package seeds NumPy's and Python's global generators; their states are restored here.
+    """
+    import random
+
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    args = get_dataset_args()
+    args.shuffle_seq, args.seed, args.num_samples = shuffle_seq, seed, num_samples
+    np_state, py_state = np.random.get_state(), random.getstate()  # noqa: NPY002
+    try:
+        data = make_dataset(args)
+    finally:
+        np.random.set_state(np_state)  # noqa: NPY002 (the global one mnist1d seeds)
+        random.setstate(py_state)
+    return Split(
+        data["x"].astype(np.float32),
+        data["y"].astype(np.int64),
+        data["x_test"].astype(np.float32),
+        data["y_test"].astype(np.int64),
+    )
+
+
+# --- scikit-image photos and faces -----------------------------------------------------------
+
+PHOTOS = ("camera", "astronaut", "chelsea", "coffee")
+
+
+def photo(name: str) -> np.ndarray:
+    """A sample photo shipped with scikit-image, float32 in [0, 1]: ``(H, W)`` for ``camera``,
+    ``(H, W, 3)`` for the colour ones."""
+    if name not in PHOTOS:
+        raise ValueError(f"photo name must be one of {PHOTOS}, got {name!r}")
+    import skimage.data
+
+    return (getattr(skimage.data, name)() / 255.0).astype(np.float32)
+
+
+def faces() -> tuple[np.ndarray, np.ndarray]:
+    """``skimage.data.lfw_subset()``: images ``(200, 25, 25)`` float32 in [0, 1] and labels
+    ``(200,)``, 1 for the 100 faces (first) and 0 for the 100 non-faces."""
+    import skimage.data
+
+    images = skimage.data.lfw_subset().astype(np.float32)
+    labels = np.r_[np.ones(100, np.int64), np.zeros(100, np.int64)]
+    return images, labels
+
+
+# --- IDX files (MNIST, Fashion-MNIST) --------------------------------------------------------
+
+# Third byte of the magic number: the element type.
+IDX_TYPES = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+
+
+def parse_idx(raw: bytes, name: str = "IDX data") -> np.ndarray:
+    """Decode the IDX format: magic ``00 00 TT DD`` (type ``TT``, ``DD`` dimensions), then
+    ``DD`` big-endian uint32 sizes, then the values, big-endian, row-major.
+
+    Raises ``ValueError`` when the magic number, the sizes or the length do not fit."""
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_TYPES:
+        raise ValueError(
+            f"{name}: not an IDX file (magic number {raw[:4].hex()!r}; expected "
+            f"00 00, a type code in {sorted(IDX_TYPES)}, and a dimension count)"
+        )
+    dtype, ndim = IDX_TYPES[raw[2]], raw[3]
+    header = 4 + 4 * ndim
+    if ndim == 0 or len(raw) < header:
+        raise ValueError(f"{name}: IDX header declares {ndim} dimensions but is truncated")
+    shape = tuple(int(s) for s in np.frombuffer(raw, ">u4", count=ndim, offset=4))
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(raw) - header != expected:
+        raise ValueError(
+            f"{name}: IDX sizes {shape} need {expected} bytes of data, found {len(raw) - header}"
+        )
+    return np.frombuffer(raw, dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """Read an IDX file, gzipped (``.gz``) or not."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        return parse_idx(f.read(), str(path))
+
+
+MNIST_FILES = {
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
+MNIST_FOLDERS = {"mnist": "mnist", "fashion": "fashion-mnist"}
+
+
+def mnist(kind: str = "mnist", root: str | Path | None = None) -> Split:
+    """MNIST or Fashion-MNIST from local IDX files: ``x`` (N, 1, 28, 28) float32 in [0, 1].
+
+    Looks in ``root`` (default ``data_root() / "mnist"`` or ``/ "fashion-mnist"``) for the four
+    files of ``MNIST_FILES``, each with or without ``.gz``."""
+    if kind not in MNIST_FOLDERS:
+        raise ValueError(f"kind must be one of {tuple(MNIST_FOLDERS)}, got {kind!r}")
+    folder = Path(root).expanduser() if root is not None else data_root() / MNIST_FOLDERS[kind]
+    arrays = {}
+    for key, stem in MNIST_FILES.items():
+        candidates = [folder / (stem + ".gz"), folder / stem]
+        found = next((p for p in candidates if p.exists()), None)
+        if found is None:
+            raise FileNotFoundError(
+                f"{kind}: {candidates[0]} not found. Put the four files "
+                f"{', '.join(s + '.gz' for s in MNIST_FILES.values())} (gzipped or not) in "
+                f"{folder}, or set COURSE_DATA to the folder that holds "
+                f"'{MNIST_FOLDERS[kind]}/'. Nothing is downloaded."
+            )
+        arrays[key] = read_idx(found)
+    for part in ("train", "test"):
+        x, y = arrays[f"x_{part}"], arrays[f"y_{part}"]
+        if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
+            raise ValueError(
+                f"{kind} {part}: images {x.shape} and labels {y.shape} do not "
+                "match (expected (N, H, W) and (N,))"
+            )
+    return Split(
+        *(
+            arrays[k][:, None].astype(np.float32) / 255.0
+            if k.startswith("x")
+            else arrays[k].astype(np.int64)
+            for k in MNIST_FILES
+        )
+    )
+
+
+# --- CIFAR-10 ---------------------------------------------------------------------------------
+
+CIFAR_FOLDER = "cifar-10-batches-py"
+CIFAR_TRAIN = tuple(f"data_batch_{i}" for i in range(1, 6))
+CIFAR_TEST = "test_batch"
+CIFAR_CLASSES = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
+
+# The only globals a CIFAR-10 batch may name: NumPy's array reconstruction (under its old and
+# new module names), and `_codecs.encode`, which protocol-2 pickles written by Python 3 use
+# to rebuild `bytes`. Anything else (os.system, ...) is refused.
+_CIFAR_GLOBALS = {
+    ("_codecs", "encode"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "scalar"),
+}
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """An unpickler that builds only dicts, lists, strings, bytes, numbers and NumPy arrays."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in _CIFAR_GLOBALS:
+            raise pickle.UnpicklingError(
+                f"CIFAR-10 batch refers to {module}.{name}: not a "
+                "CIFAR-10 batch (refusing to load it)"
+            )
+        if module == "_codecs":
+            import codecs
+
+            return codecs.encode
+        from numpy._core import multiarray
+
+        if name in ("_reconstruct", "scalar"):
+            return getattr(multiarray, name)
+        return getattr(np, name)
+
+
+def read_cifar_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """One batch of CIFAR-10's python version: images ``(N, 3, 32, 32)`` uint8 and labels
+    ``(N,)`` int64. The file is a pickled dict (written by Python 2, hence ``bytes`` keys) with
+    ``data`` of shape ``(N, 3072)``, each row the red, green and blue 32×32 planes, and
+    ``labels``, a list of N ints in 0–9."""
+    path = Path(path)
+    with open(path, "rb") as f:
+        batch = _CifarUnpickler(f, encoding="bytes").load()
+    if not isinstance(batch, dict):
+        raise ValueError(f"{path}: expected a pickled dict, got {type(batch).__name__}")
+    batch = {k.decode() if isinstance(k, bytes) else k: v for k, v in batch.items()}
+    if "data" not in batch or "labels" not in batch:
+        raise ValueError(
+            f"{path}: a CIFAR-10 batch has keys 'data' and 'labels', found {sorted(batch)}"
+        )
+    data, labels = np.asarray(batch["data"]), np.asarray(batch["labels"], np.int64)
+    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
+        raise ValueError(
+            f"{path}: 'data' must be uint8 of shape (N, 3072), got {data.dtype} {data.shape}"
+        )
+    if labels.shape != (len(data),) or labels.min(initial=0) < 0 or labels.max(initial=0) > 9:
+        raise ValueError(f"{path}: 'labels' must be {len(data)} ints in 0..9")
+    return data.reshape(-1, 3, 32, 32), labels
+
+
+def cifar10(root: str | Path | None = None) -> Split:
+    """CIFAR-10 from its local python batches: ``x`` (N, 3, 32, 32) float32 in [0, 1].
+
+    ``root`` (default ``data_root() / "cifar-10-batches-py"``) holds ``data_batch_1`` ..
+    ``data_batch_5`` and ``test_batch``, as unpacked from ``cifar-10-python.tar.gz``."""
+    folder = Path(root).expanduser() if root is not None else data_root() / CIFAR_FOLDER
+    missing = [name for name in (*CIFAR_TRAIN, CIFAR_TEST) if not (folder / name).exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"CIFAR-10: {folder / missing[0]} not found. Unpack cifar-10-python.tar.gz so that "
+            f"{folder} holds {', '.join(CIFAR_TRAIN)} and {CIFAR_TEST}, or set COURSE_DATA to "
+            f"the folder that holds '{CIFAR_FOLDER}/'. Nothing is downloaded."
+        )
+    train = [read_cifar_batch(folder / name) for name in CIFAR_TRAIN]
+    x_test, y_test = read_cifar_batch(folder / CIFAR_TEST)
+    x_train = np.concatenate([x for x, _ in train])
+    y_train = np.concatenate([y for _, y in train])
+    return Split(
+        x_train.astype(np.float32) / 255.0, y_train, x_test.astype(np.float32) / 255.0, y_test
+    )

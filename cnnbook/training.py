@@ -1,0 +1,435 @@
+"""The course's one training loop: ``fit(model, train_set, test_set, TrainConfig(...))``.
+
+Everything a chapter needs to train a classifier, on whatever hardware the reader has:
+
+* the device is chosen at run time: CUDA, then Apple MPS, then the CPU (``choose_device``);
+  ``TrainConfig.device`` or the environment variable ``COURSE_DEVICE`` overrides it;
+* mixed precision on CUDA GPUs (``amp_plan``): bfloat16 where the GPU supports it, otherwise
+  float16 with a ``GradScaler``; off on the CPU and on MPS;
+* ``channels_last`` memory format for 4-D inputs (images) on CUDA, and on the CPU when asked
+  (``TrainConfig.channels_last=True``); optional ``torch.compile``;
+* a ``DataLoader`` with worker processes and pinned memory on CUDA, in-process on the CPU;
+* the order of the examples in epoch ``e`` depends only on ``(seed, e)``: the loader uses a
+  ``DistributedSampler`` (with one replica when running in a single process), reseeded each
+  epoch. Together with ``seed_everything`` this makes runs reproducible, lets an interrupted
+  run resume exactly from a checkpoint, and lets the same code run under ``torchrun`` with
+  ``DistributedDataParallel`` (see ``cnnbook.ddp``);
+* a checkpoint written atomically after every epoch (model, optimizer, scheduler, scaler,
+  epoch, history, random-number-generator states); ``fit`` resumes from it when it exists;
+* a history, one row per epoch: ``epoch, train_loss, train_acc, test_loss, test_acc, lr,
+  seconds, images_per_s``. Losses are mean cross-entropies, accuracies fractions in [0, 1];
+  ``images_per_s`` counts training examples per second of the training pass only;
+* a tqdm progress bar, silent when ``TQDM_DISABLE`` is set (book builds set it) or
+  ``progress=False``.
+
+The loss is the mean cross-entropy over a batch,
+``L = -(1/B) sum_b log softmax(f(x_b))[y_b]``. The scheduler is stepped after every batch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import random
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import (
+    BatchSampler,
+    DataLoader,
+    Dataset,
+    DistributedSampler,
+    Sampler,
+    SequentialSampler,
+    TensorDataset,
+)
+
+from cnnbook import ddp
+
+HISTORY_FIELDS = (
+    "epoch",
+    "train_loss",
+    "train_acc",
+    "test_loss",
+    "test_acc",
+    "lr",
+    "seconds",
+    "images_per_s",
+)
+
+# Fields of TrainConfig that do not change the numbers a run computes: a checkpoint written
+# under other values of these may be resumed.
+_RUN_ONLY_FIELDS = {"device", "progress", "checkpoint", "num_workers", "compile"}
+
+
+@dataclass
+class TrainConfig:
+    """How to train. ``batch_size`` is the *global* batch: under ``torchrun`` with ``W``
+    processes each one sees ``batch_size // W`` examples per step."""
+
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3  # peak learning rate for "onecycle"
+    weight_decay: float = 0.0
+    optimizer: str = "adamw"  # "adamw" | "adam" | "sgd" (with Nesterov momentum)
+    momentum: float = 0.9
+    schedule: str = "constant"  # "constant" | "cosine" | "onecycle"
+    label_smoothing: float = 0.0
+    seed: int = 0
+    device: str | None = None  # None: choose_device()
+    amp: bool = True  # mixed precision where amp_plan allows it
+    channels_last: bool | None = None  # 4-D inputs: None = on CUDA only, True = any device
+    compile: bool = False  # torch.compile the model
+    num_workers: int | None = None  # None: 4 on CUDA, 0 elsewhere
+    checkpoint: str | Path | None = None
+    progress: bool = True
+    eval_batch_size: int = 1024
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and PyTorch's (CPU and every GPU) random number generators."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 (the global generator, for old code)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+def choose_device(preferred: str | None = None) -> torch.device:
+    """``preferred``, else ``$COURSE_DEVICE``, else the first available of cuda, mps, cpu."""
+    preferred = preferred or os.environ.get("COURSE_DEVICE") or None
+    if preferred:
+        return torch.device(preferred)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+@dataclass(frozen=True)
+class AmpPlan:
+    """Mixed precision for one device: autocast to ``dtype`` (None: full float32), and whether
+    the loss must be scaled (float16 gradients underflow without it; bfloat16's do not)."""
+
+    dtype: torch.dtype | None
+    use_scaler: bool
+
+    @property
+    def enabled(self) -> bool:
+        return self.dtype is not None
+
+
+def amp_plan(device: torch.device, enabled: bool = True) -> AmpPlan:
+    """bfloat16 on CUDA GPUs that support it, float16 + GradScaler on older ones, else off."""
+    if not enabled or device.type != "cuda":
+        return AmpPlan(None, False)
+    if torch.cuda.is_bf16_supported():
+        return AmpPlan(torch.bfloat16, False)
+    return AmpPlan(torch.float16, True)
+
+
+def make_loader(
+    dataset: Dataset,
+    batch_size: int,
+    *,
+    train: bool,
+    seed: int,
+    device: torch.device,
+    num_workers: int | None = None,
+) -> DataLoader:
+    """A loader over this process's share of ``dataset``.
+
+    Training loaders shuffle with a ``DistributedSampler`` (``rank``/``world_size`` from
+    ``ddp``; one replica outside ``torchrun``): call ``epoch_sampler(loader).set_epoch(e)`` before
+    epoch ``e``, and the order is ``randperm(len(dataset))`` seeded with ``seed + e``. Test
+    loaders go through the whole set in order in every process.
+    """
+    on_cuda = device.type == "cuda"
+    workers = (4 if on_cuda else 0) if num_workers is None else num_workers
+    if train:
+        order = DistributedSampler(
+            dataset, num_replicas=ddp.world_size(), rank=ddp.rank(), shuffle=True, seed=seed
+        )
+        batch_size //= ddp.world_size()
+    else:
+        order = SequentialSampler(dataset)
+    common = dict(num_workers=workers, pin_memory=on_cuda, persistent_workers=workers > 0)
+    if isinstance(dataset, TensorDataset):
+        # Tensors in memory: fetch a whole batch with one indexing operation, 4x faster than
+        # fetching the examples one by one and stacking them.
+        batches = BatchSampler(order, batch_size, drop_last=False)
+        return DataLoader(dataset, sampler=batches, batch_size=None, **common)
+    return DataLoader(dataset, batch_size=batch_size, sampler=order, **common)
+
+
+def epoch_sampler(loader: DataLoader) -> Sampler:
+    """The sampler that orders the examples of ``loader`` (call its ``set_epoch``)."""
+    sampler = loader.sampler
+    return sampler.sampler if isinstance(sampler, BatchSampler) else sampler
+
+
+def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW, Adam or SGD with Nesterov momentum, at ``cfg.lr``."""
+    params = model.parameters()
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(
+            params, lr=cfg.lr, momentum=cfg.momentum, nesterov=True, weight_decay=cfg.weight_decay
+        )
+    raise ValueError(f"optimizer must be 'adamw', 'adam' or 'sgd', got {cfg.optimizer!r}")
+
+
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int
+) -> torch.optim.lr_scheduler.LRScheduler:
+    """Learning rate per step ``t`` of ``T = total_steps``: constant; cosine,
+    ``lr (1 + cos(pi t / T)) / 2``; or one-cycle (warm up over 30% of the steps, then anneal)."""
+    if cfg.schedule == "constant":
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    if cfg.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+    if cfg.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=cfg.lr, total_steps=total_steps
+        )
+    raise ValueError(f"schedule must be 'constant', 'cosine' or 'onecycle', got {cfg.schedule!r}")
+
+
+def _rng_states() -> dict[str, Any]:
+    states = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),  # noqa: NPY002
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def _set_rng_states(states: dict[str, Any]) -> None:
+    random.setstate(states["python"])
+    np.random.set_state(states["numpy"])  # noqa: NPY002
+    torch.set_rng_state(states["torch"])
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
+    """``torch.save`` to a temporary file, then rename: a crash never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read a checkpoint written by ``fit`` (it holds RNG states and the history, so it is
+    unpickled in full: load only checkpoints you wrote yourself)."""
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def _comparable(cfg: TrainConfig) -> dict[str, Any]:
+    return {k: v for k, v in dataclasses.asdict(cfg).items() if k not in _RUN_ONLY_FIELDS}
+
+
+def _check_resumable(saved: dict[str, Any], cfg: TrainConfig, path: Path) -> None:
+    now = _comparable(cfg)
+    changed = {k: (saved.get(k), v) for k, v in now.items() if saved.get(k) != v}
+    if changed:
+        detail = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changed.items())
+        raise ValueError(
+            f"{path} was written with another configuration ({detail}); "
+            "delete it or use another checkpoint path"
+        )
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    loader: DataLoader,
+    device: torch.device,
+    plan: AmpPlan = AmpPlan(None, False),
+    channels_last: bool = False,
+) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy (a fraction) of ``model`` over ``loader``."""
+    model.eval()
+    loss_sum, correct, count = 0.0, 0, 0
+    for x, y in loader:
+        x, y = _to_device(x, y, device, channels_last)
+        with _autocast(device, plan):
+            logits = model(x)
+        loss_sum += F.cross_entropy(logits.float(), y, reduction="sum").item()
+        correct += (logits.argmax(1) == y).sum().item()
+        count += len(y)
+    return loss_sum / count, correct / count
+
+
+def _autocast(device: torch.device, plan: AmpPlan):
+    if not plan.enabled:
+        return nullcontext()
+    return torch.autocast(device.type, dtype=plan.dtype)
+
+
+def _to_device(
+    x: torch.Tensor, y: torch.Tensor, device: torch.device, channels_last: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    x = x.to(device, non_blocking=True)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x, y.to(device, non_blocking=True)
+
+
+def fit(
+    model: nn.Module,
+    train_set: Dataset,
+    test_set: Dataset,
+    cfg: TrainConfig,
+    augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    on_epoch_end: Callable[[dict[str, float]], None] | None = None,
+) -> list[dict[str, float]]:
+    """Train ``model`` on ``train_set`` for ``cfg.epochs`` epochs; return the history.
+
+    Both datasets yield ``(x, y)`` with ``y`` a class index. ``augment`` (optional) maps a batch
+    of inputs, already on the device, to new inputs during training. ``on_epoch_end`` is called
+    with each new history row, after the checkpoint is written. If ``cfg.checkpoint`` names an
+    existing file, training resumes from it (the configuration must be the same).
+    Under ``torchrun`` (``ddp.setup()`` called first) the model is wrapped in
+    ``DistributedDataParallel``; only rank 0 shows progress and writes checkpoints.
+    """
+    device = choose_device(cfg.device)
+    plan = amp_plan(device, cfg.amp)
+    sample_x = train_set[0][0]
+    wanted = device.type == "cuda" if cfg.channels_last is None else cfg.channels_last
+    channels_last = wanted and device.type != "mps" and sample_x.dim() == 3
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+
+    seed_everything(cfg.seed)
+    model = model.to(device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    loader = functools.partial(
+        make_loader, seed=cfg.seed, device=device, num_workers=cfg.num_workers
+    )
+    train_loader = loader(train_set, cfg.batch_size, train=True)
+    test_loader = loader(test_set, cfg.eval_batch_size, train=False)
+    optimizer = make_optimizer(model, cfg)
+    scheduler = make_scheduler(optimizer, cfg, cfg.epochs * len(train_loader))
+    scaler = torch.amp.GradScaler(device.type, enabled=plan.use_scaler)
+
+    history: list[dict[str, float]] = []
+    start_epoch = 0
+    path = Path(cfg.checkpoint) if cfg.checkpoint else None
+    if path is not None and path.exists():
+        state = load_checkpoint(path)
+        _check_resumable(state["config"], cfg, path)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        history, start_epoch = state["history"], state["epoch"]
+        _set_rng_states(state["rng"])
+
+    raw_model = model  # what gets saved: no DDP or compile wrapper
+    if ddp.world_size() > 1:
+        ids = (
+            [device.index if device.index is not None else torch.cuda.current_device()]
+            if device.type == "cuda"
+            else None
+        )
+        model = nn.parallel.DistributedDataParallel(model, device_ids=ids)
+    if cfg.compile:
+        model = torch.compile(model)
+
+    from tqdm.auto import tqdm
+
+    quiet = not cfg.progress or bool(os.environ.get("TQDM_DISABLE")) or not ddp.is_main()
+    for epoch in range(start_epoch, cfg.epochs):
+        epoch_sampler(train_loader).set_epoch(epoch)
+        model.train()
+        sums = torch.zeros(3, dtype=torch.float64)  # loss * n, correct, n
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=quiet, leave=False)
+        for x, y in bar:
+            x, y = _to_device(x, y, device, channels_last)
+            if augment is not None:
+                x = augment(x)
+            with _autocast(device, plan):
+                logits = model(x)
+                loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            n = len(y)
+            sums += torch.tensor(
+                [loss.item() * n, (logits.argmax(1) == y).sum().item(), n], dtype=torch.float64
+            )
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - t0
+        sums = ddp.all_reduce_sum(sums)
+        test_loss, test_acc = evaluate(raw_model, test_loader, device, plan, channels_last)
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": sums[0].item() / sums[2].item(),
+            "train_acc": sums[1].item() / sums[2].item(),
+            "test_loss": test_loss,
+            "test_acc": test_acc,
+            "lr": optimizer.param_groups[0]["lr"],
+            "seconds": seconds,
+            "images_per_s": sums[2].item() / seconds,
+        }
+        history.append(row)
+        if not quiet:
+            tqdm.write(
+                f"epoch {epoch + 1}/{cfg.epochs}: train loss {row['train_loss']:.4f}, "
+                f"test acc {test_acc:.2%}, {row['images_per_s']:,.0f} images/s"
+            )
+        if path is not None and ddp.is_main():
+            save_checkpoint(
+                path,
+                {
+                    "model": raw_model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "scaler": scaler.state_dict(),
+                    "epoch": epoch + 1,
+                    "history": history,
+                    "rng": _rng_states(),
+                    "config": _comparable(cfg),
+                },
+            )
+        if on_epoch_end is not None:
+            on_epoch_end(row)
+    return history
+
+
+def time_to_accuracy(history: list[dict[str, float]], target: float) -> tuple[int, float] | None:
+    """``(epoch, seconds)`` at the end of the first epoch whose test accuracy is at least
+    ``target`` (a fraction), ``seconds`` being the training time summed over epochs 1..epoch
+    (the evaluation passes are not counted); ``None`` if no epoch reached it."""
+    if not 0 < target <= 1:
+        raise ValueError(f"target must be an accuracy in (0, 1], got {target}")
+    seconds = 0.0
+    for row in history:
+        seconds += row["seconds"]
+        if row["test_acc"] >= target:
+            return int(row["epoch"]), seconds
+    return None
