@@ -5,8 +5,10 @@
 - ``check NOTEBOOK``: run the notebook's public tests; one line per graded part; exit 0 only
   if all pass.
 - ``grade ASSIGNMENT --submissions DIR --out DIR [--workers N] [--timeout S] [--memory MB]
-  [--seed N] [--force]``: grade ``DIR/<student>/ASSIGNMENT/*.ipynb`` into ``OUT/grades.csv``
-  and ``OUT/<student>/feedback.html``.
+  [--disk MB] [--scheduler ADDRESS] [--seed N] [--force] [--student ID ...]``: grade
+  ``DIR/<student>/ASSIGNMENT/*.ipynb`` into ``OUT/grades.csv`` and ``OUT/<student>/``. Exit
+  status 3 when the instructor's own source does not earn full marks through the learner's
+  path (a broken grading environment: no one is graded).
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from pathlib import Path
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 from . import check as check_module  # noqa: E402 (after the line above, on purpose)
-from .grade import (  # noqa: E402
+from .grading import (  # noqa: E402
     DEFAULT_CELL_TIMEOUT,
     DEFAULT_DISK_MB,
     DEFAULT_MEMORY_MB,
+    SelfCheckError,
     grade_assignment,
 )
 from .progress import ProgressBar  # noqa: E402
@@ -111,6 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="seed of the randomized hidden tests (default: chosen at random)",
     )
     p.add_argument("--force", action="store_true", help="grade students that already have results")
+    p.add_argument(
+        "--student",
+        action="append",
+        metavar="ID",
+        help="grade only this student (repeatable), again, keeping the other rows of grades.csv",
+    )
     return parser
 
 
@@ -136,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                 force=args.force,
                 progress=ProgressBar(),
                 scheduler=args.scheduler,
+                students=args.student,
             )
             failed = sum(r.status != "ok" for r in results)
             print(
@@ -143,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{args.out / 'grades.csv'}"
             )
             return 0
+    except SelfCheckError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 3
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

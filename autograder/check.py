@@ -2,10 +2,12 @@
 
 The notebook runs as it is, top to bottom, in a fresh Python process whose working folder is the
 notebook's own (as in Jupyter); the notebook file itself is only read. Each test cell is one
-graded part::
+graded part, scored exactly as the grader scores it (:mod:`autograder.grading.scoring`),
+forbidden calls included::
 
     ✓ output-length          1/1
-    ✗ conv1d-loop            0/2  AssertionError: conv1d_loop(x, w) returned the wrong values ...
+    ✗ conv1d-loop            0/2  conv1d_loop(x, w) returned the wrong values ...
+    ✗ im2col                 0/2  forbidden: line 4 calls numpy.lib.stride_tricks...
     · conv1d-loop-hidden     0/3  hidden tests, run when your work is graded
 
 The exit code is 0 only when every public part passes.
@@ -15,77 +17,108 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+import tempfile
 from pathlib import Path
 
-from .execute import run_cells
-from .notebooks import (
-    NotebookError,
-    grade_id,
-    is_solution_cell,
-    is_test_cell,
-    points,
-    read_notebook,
-)
+from .execution.cells import run_cells
+from .execution.outcomes import CellStatus
+from .grading.records import RecordStore
+from .grading.results import CheckResult, PartResult, PartStatus
+from .grading.scoring import score
+from .grading.sources import SourceNotebook, dependencies
+from .grading.splicing import Spliced
+from .grading.student import guard_config, static_violations
+from .notebooks import NotebookError, grade_id, is_solution_cell, is_test_cell, read_notebook
+from .protocol import CHECK, MODE_VARIABLE
+from .rules import part_rules
 
 HIDDEN_NOTE = "hidden tests, run when your work is graded"
 
 
-@dataclass
-class PartReport:
-    grade_id: str
-    points: float
-    earned: float
-    status: str  # passed, failed, hidden, or broken (a solution cell that raised)
-    message: str
-
-
 def _is_hidden_placeholder(source: str) -> bool:
     """A released hidden-test cell: nothing left but comments and blank lines."""
-    code = [
+    return not [
         line for line in source.splitlines() if line.strip() and not line.strip().startswith("#")
     ]
-    return not code
 
 
-def check_notebook(path: Path, *, cell_timeout: float = 120.0) -> list[PartReport]:
-    """Run ``path`` and report its public test cells."""
+def _checks_of(store: RecordStore, index: int) -> list[CheckResult]:
+    results = []
+    for record in store.records(index):
+        passed = record.header.get("passed")
+        if record.kind == "result" and isinstance(passed, bool):
+            message = str(record.header.get("message", ""))
+            results.append(CheckResult(passed, message, float(record.header.get("weight", 1))))
+    return results
+
+
+def check_notebook(path: Path, *, cell_timeout: float = 120.0) -> list[PartResult]:
+    """Run ``path`` and report its test cells (and its solution cells that failed)."""
     nb = read_notebook(path)
-    cells = [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    result = run_cells(
-        cells,
-        path.resolve().parent,
-        cell_timeout=cell_timeout,
-        total_timeout=max(600.0, cell_timeout * 4),
-        memory_mb=None,
+    code = {i: c.source for i, c in enumerate(nb.cells) if c.cell_type == "code"}
+    prepared = SourceNotebook(
+        path=path,
+        source=nb,
+        released=nb,
+        rules=part_rules(nb),
+        learner_cells={i: s for i, s in code.items() if not is_solution_cell(nb.cells[i])},
+        depends=dependencies(nb),
+        warm=(),
+        hidden=(),
+        hidden_lines=frozenset(),
     )
+    spliced = Spliced(list(code.items()), {i: code[i] for i in prepared.rules})
+    folder = path.resolve().parent
+    with tempfile.TemporaryDirectory(prefix="autograder-check-") as private:
+        store = RecordStore(Path(private), trusted=True)
+        try:
+            run = run_cells(
+                list(code.items()),
+                folder,
+                cell_timeout=cell_timeout,
+                total_timeout=max(600.0, cell_timeout * 4),
+                memory_mb=None,
+                env={MODE_VARIABLE: CHECK},
+                guard=guard_config(prepared, folder),
+                recorder=store,
+            )
+            scored = score(
+                prepared,
+                run.outcomes,
+                lambda index: _checks_of(store, index),
+                static_violations(prepared, spliced),
+            )
+        finally:
+            store.close()
     reports = []
+    by_index = dict(zip(prepared.tests, scored.parts, strict=True))
     for index, cell in enumerate(nb.cells):
-        outcome = result.outcomes.get(index)
-        if is_solution_cell(cell) and outcome is not None and outcome.status != "ok":
-            message = outcome.message
+        outcome = run.outcomes.get(index)
+        if is_solution_cell(cell) and outcome is not None and outcome.status != CellStatus.OK:
             if outcome.ename == "NotImplementedError" and not outcome.evalue:
                 continue  # reported by the tests that call it
             reports.append(
-                PartReport(
+                PartResult(
+                    path.name,
                     grade_id(cell) or f"cell-{index}",
                     0.0,
                     0.0,
-                    "broken",
-                    f"this cell of yours failed: {message}",
+                    False,
+                    PartStatus.BROKEN,
+                    f"this cell of yours failed: {outcome.message}",
                 )
             )
         if not is_test_cell(cell):
             continue
-        name, worth = grade_id(cell) or f"cell-{index}", points(cell)
+        part = by_index[index]
         if _is_hidden_placeholder(cell.source):
-            reports.append(PartReport(name, worth, 0.0, "hidden", HIDDEN_NOTE))
-            continue
-        outcome = result.outcomes[index]
-        if outcome.status == "ok":
-            reports.append(PartReport(name, worth, worth, "passed", ""))
-        else:
-            reports.append(PartReport(name, worth, 0.0, "failed", outcome.message))
+            part.status, part.earned, part.message, part.hidden = (
+                PartStatus.HIDDEN,
+                0.0,
+                HIDDEN_NOTE,
+                True,
+            )
+        reports.append(part)
     return reports
 
 
@@ -94,33 +127,34 @@ def _first_line(message: str) -> str:
     return lines[0] if lines else ""
 
 
-def format_report(reports: list[PartReport], *, color: bool, verbose: bool = False) -> str:
+def format_report(reports: list[PartResult], *, color: bool, verbose: bool = False) -> str:
     def paint(text: str, code: str) -> str:
         return f"\033[{code}m{text}\033[0m" if color else text
 
     width = max((len(r.grade_id) for r in reports), default=10)
     lines = []
     for r in reports:
-        score = f"{r.earned:g}/{r.points:g}"
-        if r.status == "passed":
-            lines.append(f"{paint('✓', '32')} {r.grade_id:<{width}}  {score:>5}")
-        elif r.status == "broken":
+        score_text = f"{r.earned:g}/{r.points:g}"
+        if r.status == PartStatus.PASSED:
+            lines.append(f"{paint('✓', '32')} {r.grade_id:<{width}}  {score_text:>5}")
+        elif r.status == PartStatus.BROKEN:
             lines.append(
                 f"{paint('!', '33')} {r.grade_id:<{width}}  {'':>5}  {_first_line(r.message)}"
             )
-        elif r.status == "hidden":
+        elif r.status == PartStatus.HIDDEN:
             lines.append(
                 f"{paint('·', '2')} {r.grade_id:<{width}}  {'?':>5}  {paint(r.message, '2')}"
             )
         else:
-            detail = r.message if verbose else _first_line(r.message)
-            lines.append(f"{paint('✗', '31')} {r.grade_id:<{width}}  {score:>5}  {detail}")
+            message = f"forbidden: {r.message}" if r.status == PartStatus.FORBIDDEN else r.message
+            detail = message if verbose else _first_line(message)
+            lines.append(f"{paint('✗', '31')} {r.grade_id:<{width}}  {score_text:>5}  {detail}")
             if not verbose:
-                rest = [line for line in r.message.splitlines()[1:] if line.strip()]
+                rest = [line for line in message.splitlines()[1:] if line.strip()]
                 lines.extend(f"{'':{width + 10}}{line.strip()}" for line in rest[:3])
-    public = [r for r in reports if r.status in ("passed", "failed")]
-    passed = [r for r in public if r.status == "passed"]
-    failed = [r for r in public if r.status == "failed"]
+    public = [r for r in reports if r.status not in (PartStatus.HIDDEN, PartStatus.BROKEN)]
+    passed = [r for r in public if r.status == PartStatus.PASSED]
+    failed = [r for r in public if r.status != PartStatus.PASSED]
     earned = sum(r.earned for r in public)
     total = sum(r.points for r in public)
     lines.append("")
@@ -132,7 +166,7 @@ def format_report(reports: list[PartReport], *, color: bool, verbose: bool = Fal
             f"Next: fix {paint(failed[0].grade_id, '1')}."
         )
     else:
-        hidden = sum(r.points for r in reports if r.status == "hidden")
+        hidden = sum(r.points for r in reports if r.status == PartStatus.HIDDEN)
         extra = f"; {hidden:g} more points come from hidden tests at grading" if hidden else ""
         lines.append(
             paint(
@@ -145,10 +179,10 @@ def format_report(reports: list[PartReport], *, color: bool, verbose: bool = Fal
 def main(path: Path, *, verbose: bool = False) -> int:
     try:
         reports = check_notebook(path)
-    except NotebookError as error:
+    except (NotebookError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     print(format_report(reports, color=color, verbose=verbose))
-    public = [r for r in reports if r.status in ("passed", "failed")]
-    return 0 if public and all(r.status == "passed" for r in public) else 1
+    public = [r for r in reports if r.status not in (PartStatus.HIDDEN, PartStatus.BROKEN)]
+    return 0 if public and all(r.status == PartStatus.PASSED for r in public) else 1

@@ -1,46 +1,64 @@
-"""Comparisons used by the test cells of the exercise notebooks.
+"""The checks that the test cells of the exercise notebooks call.
 
-Every check fails with an ``AssertionError`` whose message a learner can act on, in the order a
-debugger would look: first the *type* of what the function returned, then its *shape*, then its
-*values*, always followed by the configuration (shapes, stride, padding, ...) that failed, e.g.::
+In a plain Jupyter session a check compares at once and fails with an ``AssertionError`` whose
+message a learner can act on (type, then shape, then values, then the configuration that
+failed: see :mod:`autograder.comparisons`).
 
-    conv1d_loop(x, w, stride=2, padding='same') returned the wrong values
-      configuration: x.shape=(7,), w.shape=(3,), stride=2, padding='same'
-      first mismatch at index (2,): got 4.0, expected 5.0 (3 of 4 entries differ)
+``expected`` comes in three forms:
+
+* a value (``np.array([7.0, 8.0])``, ``(1, 2)``): what the public tests print in the notebook;
+* a function of no arguments, ``lambda: ref.conv1d(x, w)``: computed only where expectations
+  are computed, never in the learner's process while grading (the grader removes it from the
+  cell the learner's process runs; see :mod:`autograder.rules.testcells`);
+* left out: while grading, the instructor's solution's result on the same inputs is expected
+  (hidden tests of parts that no library computes, such as a network block).
 
 Hidden tests draw their random cases from :func:`grading_rng`, whose seed the grader chooses at
-grading time, so knowing the test code does not give away the expected values.
+grading time.
 
-**While grading**, the learner's process never decides a grade. The grader runs every test cell
-twice: once with the instructor's solutions in a process where no learner code ever ran
-(``AUTOGRADER_MODE=expect``: each check *records* its expected value), and once in the learner's
-process (``AUTOGRADER_MODE=answer``: each check *records* the learner's result as plain data,
-JSON and ``.npy`` without pickles, appended to one pair of files per cell). The checks do not
-compare in either run; the grader compares the two recordings itself, with
-:func:`array_problem`, :func:`value_problem` and :func:`loop_problem` below. So every
-comparison in a test cell must go through these functions, and the sequence of checks a cell
-makes must not depend on the learner's results.
+**While grading** (``$AUTOGRADER_MODE``) the checks never compare in the learner's process: the
+grader runs each test cell twice, once with the instructor's solutions in a process where no
+learner code ever ran (``expect``: every check records the expected value) and once in the
+learner's process (``answer``: every check records the learner's result), and compares the two
+recordings itself (:mod:`autograder.grading.judge`). Records travel as frames on the report
+channel the grader reads (:mod:`autograder.protocol`), never through files. So every comparison
+of a test cell must go through these functions, and the sequence of checks a cell makes must
+not depend on the learner's results. In ``check`` mode (the learner's own ``python -m
+autograder check``), checks compare and report every result instead of stopping at the first.
 """
 
 from __future__ import annotations
 
-import ast
 import inspect
-import json
 import os
 import textwrap
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-SEED_VARIABLE = "AUTOGRADER_SEED"
-MODE_VARIABLE = "AUTOGRADER_MODE"  # "expect" or "answer" while grading; unset otherwise
-RECORD_VARIABLE = "AUTOGRADER_RECORD_DIR"
-CELL_VARIABLE = "AUTOGRADER_CELL"  # set by the runner before each cell
+from .comparisons import array_problem, describe, format_failure, value_problem
+from .protocol import (
+    ANSWER,
+    CHANNEL_VARIABLE,
+    CHECK,
+    EXPECT,
+    MODE_VARIABLE,
+    SEED_VARIABLE,
+    array_header,
+    to_plain,
+    write_frame,
+)
+
 DEFAULT_SEED = 20261122
-MAX_RECORDS_PER_CELL = 5000
+
+
+class _Solution:
+    def __repr__(self) -> str:
+        return "SOLUTION"
+
+
+SOLUTION: Any = _Solution()  # ``expected`` left out: the instructor's solution's result
 
 
 def grading_seed() -> int:
@@ -57,256 +75,129 @@ def grading_rng(salt: int = 0) -> np.random.Generator:
     return np.random.default_rng([grading_seed(), salt])
 
 
-def describe(config: Mapping[str, Any] | None) -> str:
-    """Render a configuration as ``name=value`` pairs, arrays by their shape."""
-    parts = []
-    for name, value in (config or {}).items():
-        if isinstance(value, np.ndarray):
-            parts.append(f"{name}.shape={value.shape}")
-        else:
-            parts.append(f"{name}={value!r}")
-    return ", ".join(parts)
-
-
-def format_failure(call: str, problem: str, config_text: str, detail: str = "") -> str:
-    """The message of a failed check: the call and problem, the configuration, a detail line."""
-    lines = [f"{call} {problem}"]
-    if config_text:
-        lines.append(f"  configuration: {config_text}")
-    if detail:
-        lines.append(f"  {detail}")
-    return "\n".join(lines)
-
-
-# --- comparisons (pure: used in the learner's process by `check`, and by the grader) ---------
-
-
-def array_problem(
-    actual: Any, expected: np.ndarray, rtol: float = 1e-6, atol: float = 1e-8
-) -> tuple[str, str] | None:
-    """``(problem, detail)`` if ``actual`` is not an array equal to ``expected``, else None."""
-    expected = np.asarray(expected)
-    if not isinstance(actual, np.ndarray):
-        return (
-            f"returned a {type(actual).__name__}, expected a NumPy array",
-            "hint: build the result with np.zeros(...) or np.array(...)",
-        )
-    if actual.shape != expected.shape:
-        return (
-            f"returned an array of shape {actual.shape}, expected shape {expected.shape}",
-            "hint: the function's docstring states the shape it must return",
-        )
-    if not (np.issubdtype(actual.dtype, np.number) or actual.dtype == np.bool_):
-        return (f"returned an array of dtype {actual.dtype}, expected numbers", "")
-    close = np.isclose(actual, expected, rtol=rtol, atol=atol)
-    if not close.all():
-        bad = np.argwhere(~close)
-        where = tuple(int(i) for i in bad[0])
-        return (
-            "returned the wrong values",
-            f"first mismatch at index {where}: got {actual[where].item()!r}, expected "
-            f"{expected[where].item()!r} ({len(bad)} of {expected.size} entries differ)",
-        )
-    return None
-
-
-def value_problem(actual: Any, expected: Any) -> tuple[str, str] | None:
-    """``(problem, detail)`` if a scalar or tuple result differs from ``expected``, else None.
-
-    Integers are compared exactly; NumPy integer scalars count as ``int``.
-    """
-    if isinstance(expected, tuple):
-        if not isinstance(actual, tuple | list) or len(actual) != len(expected):
-            return (f"returned {actual!r}, expected a pair like {expected!r}", "")
-        for got, want in zip(actual, expected, strict=True):
-            if isinstance(want, int) and not isinstance(got, int | np.integer):
-                return (f"returned {actual!r}; every entry should be an int", "")
-            if got != want:
-                shown = tuple(int(v) if isinstance(v, int | np.integer) else v for v in actual)
-                return (f"returned {shown!r}, expected {expected!r}", "")
-        return None
-    if isinstance(expected, bool) != isinstance(actual, bool | np.bool_):
-        return (f"returned {actual!r} ({type(actual).__name__}), expected {expected!r}", "")
-    if isinstance(expected, int) and not isinstance(actual, int | np.integer):
-        return (
-            f"returned {actual!r} ({type(actual).__name__}), expected an int",
-            "hint: use integer division // (or int(...)) so the result is a whole number",
-        )
-    if isinstance(expected, float) and isinstance(actual, int | float | np.number):
-        if not np.isclose(float(actual), expected, rtol=1e-6, atol=1e-9):
-            return (f"returned {actual!r}, expected {expected!r}", "")
-        return None
-    if actual != expected:
-        return (f"returned {actual!r}, expected {expected!r}", "")
-    return None
-
-
-def loop_problem(source: str, name: str) -> str | None:
-    """A message if the function ``name`` defined in ``source`` uses a Python loop, else None."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError as error:
-        return f"could not read the source of {name}: {error}"
-    functions = [
-        node
-        for node in ast.walk(tree)
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name
-    ]
-    if not functions:
-        return f"{name} is not defined with def in your solution cells"
-    loops = (ast.For, ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
-    for node in ast.walk(functions[-1]):
-        if isinstance(node, loops):
-            kind = type(node).__name__.replace("Comp", " comprehension")
-            kind = kind.replace("GeneratorExp", "generator expression").lower()
-            line = node.lineno - functions[-1].lineno + 1
-            return (
-                f"{name} uses a Python {kind} (line {line} of the function); this part asks for "
-                "a vectorized version: use NumPy indexing, broadcasting, reshapes and matrix "
-                "products instead of looping"
-            )
-    return None
-
-
-# --- recording while grading -----------------------------------------------------------------
-
-_counters: dict[str, int] = {}
-
-
-def _recording_mode() -> str | None:
+def _mode() -> str:
     mode = os.environ.get(MODE_VARIABLE, "")
-    return mode if mode in ("expect", "answer") and os.environ.get(RECORD_VARIABLE) else None
+    return mode if mode in (EXPECT, ANSWER, CHECK) and os.environ.get(CHANNEL_VARIABLE) else ""
 
 
-def _plain(value: Any) -> Any:
-    """A JSON-safe copy of a scalar or tuple result, or a marker of what it was."""
-    if isinstance(value, bool | np.bool_):
-        return {"type": "bool", "value": bool(value)}
-    if isinstance(value, int | np.integer):
-        return {"type": "int", "value": int(value)}
-    if isinstance(value, float | np.floating):
-        return {"type": "float", "value": float(value)}
-    if isinstance(value, str):
-        return {"type": "str", "value": value[:1000]}
-    if isinstance(value, tuple | list):
-        return {
-            "type": "tuple" if isinstance(value, tuple) else "list",
-            "value": [_plain(v) for v in value[:100]],
-        }
-    return {"type": type(value).__name__, "value": None}
+def _send(header: dict, payload: bytes = b"") -> None:
+    try:
+        write_frame(int(os.environ[CHANNEL_VARIABLE]), {"t": "record", **header}, payload)
+    except (OSError, ValueError, KeyError):
+        pass  # the channel is gone: the grader counts the missing records as failed checks
 
 
-RECORDS_FILE = "records.jsonl"  # one JSON object per check, numbered from 0 in "n"
-ARRAYS_FILE = "arrays.npy"  # the recorded arrays, one .npy record after another
-
-
-def _record(
-    kind: str, value: Any, call: str, config: Mapping[str, Any] | None, **extra: Any
-) -> None:
-    """Append one record to the cell's folder: a line of ``records.jsonl`` (and the array, at
-    ``offset`` in ``arrays.npy``). Two appends per check, not two new files: a test cell
-    makes hundreds of checks."""
-    cell = os.environ.get(CELL_VARIABLE, "0")
-    count = _counters.get(cell, 0)
-    if count >= MAX_RECORDS_PER_CELL:
-        return
-    _counters[cell] = count + 1
-    folder = Path(os.environ[RECORD_VARIABLE]) / cell
-    folder.mkdir(parents=True, exist_ok=True)
-    meta: dict[str, Any] = {
-        "n": count,
-        "kind": kind,
-        "call": call,
-        "config": describe(config),
-        **extra,
-    }
-    if kind == "array":
-        if isinstance(value, np.ndarray) and value.dtype != object:
-            with open(folder / ARRAYS_FILE, "ab") as arrays:
-                meta["offset"] = arrays.tell()
-                np.save(arrays, np.ascontiguousarray(value), allow_pickle=False)
-            meta["type"] = "ndarray"
-        else:
-            meta["type"] = type(value).__name__
-    elif kind == "value":
-        meta["value"] = _plain(value)
-    elif kind == "no-loops":
-        meta["function"] = str(getattr(value, "__name__", ""))
-    with open(folder / RECORDS_FILE, "a", encoding="utf-8") as records:
-        records.write(json.dumps(meta) + "\n")
-
-
-# --- the checks test cells call --------------------------------------------------------------
+def _resolve(expected: Any, actual: Any) -> Any:
+    """The expected value where it is computed (expect mode, or a learner's own run)."""
+    if expected is SOLUTION:
+        return actual
+    return expected() if callable(expected) else expected
 
 
 def check_array(
     actual: Any,
-    expected: np.ndarray,
+    expected: Any = SOLUTION,
     *,
     call: str = "your function",
     config: Mapping[str, Any] | None = None,
     rtol: float = 1e-6,
     atol: float = 1e-8,
+    weight: float = 1,
 ) -> None:
-    """Assert that ``actual`` is a NumPy array equal to ``expected`` (type → shape → values).
+    """Check that ``actual`` is a NumPy array equal to ``expected`` (type, shape, values).
 
     Args:
         actual: what the learner's function returned.
-        expected: the reference result.
+        expected: the expected array, a function of no arguments computing it, or left out
+            (while grading: the instructor's solution's result).
         call: how to name the call in the message, e.g. ``"conv1d_loop(x, w, stride=2)"``.
         config: the inputs that produced the result, printed on failure.
-        rtol, atol: tolerances of :func:`numpy.allclose`.
+        rtol, atol: tolerances of :func:`numpy.isclose`.
+        weight: this check's share of the part's points, relative to the part's other checks.
     """
-    mode = _recording_mode()
-    if mode:
-        _record(
-            "array",
-            np.asarray(expected) if mode == "expect" else actual,
-            call,
-            config,
-            rtol=rtol,
-            atol=atol,
-        )
+    mode = _mode()
+    header = {"kind": "array", "call": call, "config": describe(config), "weight": weight}
+    if mode in (EXPECT, ANSWER):
+        value = _resolve(expected, actual) if mode == EXPECT else actual
+        header.update(rtol=rtol, atol=atol)
+        if isinstance(value, np.ndarray) and not value.dtype.hasobject:
+            value = np.ascontiguousarray(value)
+            _send({**header, **array_header(value)}, value.tobytes())
+        else:
+            _send({**header, "type": type(value).__name__[:100]})
         return
-    problem = array_problem(actual, expected, rtol, atol)
-    if problem:
-        raise AssertionError(format_failure(call, problem[0], describe(config), problem[1]))
+    if expected is SOLUTION:
+        return _compared_when_graded(mode, header)
+    problem = array_problem(actual, np.asarray(_resolve(expected, actual)), rtol, atol)
+    _conclude(mode, header, problem, call, config)
 
 
 def check_value(
     actual: Any,
-    expected: Any,
+    expected: Any = SOLUTION,
     *,
     call: str = "your function",
     config: Mapping[str, Any] | None = None,
+    weight: float = 1,
 ) -> None:
-    """Assert that a scalar or tuple result equals ``expected``, type first."""
-    mode = _recording_mode()
-    if mode:
-        _record("value", expected if mode == "expect" else actual, call, config)
+    """Check that a scalar or tuple result equals ``expected``, type first (see
+    :func:`check_array` for the forms of ``expected``)."""
+    mode = _mode()
+    header = {"kind": "value", "call": call, "config": describe(config), "weight": weight}
+    if mode in (EXPECT, ANSWER):
+        value = _resolve(expected, actual) if mode == EXPECT else actual
+        _send({**header, "value": to_plain(value)})
         return
-    problem = value_problem(actual, expected)
-    if problem:
-        raise AssertionError(format_failure(call, problem[0], describe(config), problem[1]))
+    if expected is SOLUTION:
+        return _compared_when_graded(mode, header)
+    _conclude(mode, header, value_problem(actual, _resolve(expected, actual)), call, config)
 
 
-def check_no_python_loops(function: Callable[..., Any]) -> None:
-    """Assert that ``function`` contains no ``for``/``while`` loop or comprehension.
+def check_no_python_loops(function: Callable[..., Any], *, weight: float = 1) -> None:
+    """Check that ``function`` (and the functions of yours it calls) has no ``for`` or
+    ``while`` loop, comprehension, recursion or ``map``-like call.
 
     Used where an exercise asks for a vectorized implementation. While grading, the grader
-    reads the function from the learner's solution cells itself.
+    reads the solution cells' source itself (:mod:`autograder.rules.loops`).
     """
-    mode = _recording_mode()
-    if mode:
-        _record("no-loops", function, f"{getattr(function, '__name__', 'function')}", None)
+    name = str(getattr(function, "__name__", "function"))[:200]
+    mode = _mode()
+    header = {"kind": "no-loops", "function": name, "call": name, "weight": weight}
+    if mode in (EXPECT, ANSWER):
+        _send(header)
         return
-    name = getattr(function, "__name__", repr(function))
+    from .rules.loops import loop_problem
+
     try:
         source = textwrap.dedent(inspect.getsource(function))
+        problem = loop_problem([source], name)
     except (OSError, TypeError) as error:
-        raise AssertionError(
-            f"could not read the source of {name!r} ({error}); define it with def in a cell"
-        ) from None
-    problem = loop_problem(source, name)
+        problem = f"could not read the source of {name!r} ({error}); define it with def in a cell"
+    _conclude(mode, header, (problem, "") if problem else None, name, None, plain=True)
+
+
+def _compared_when_graded(mode: str, header: dict) -> None:
+    if mode == CHECK:
+        message = "compared with the instructor's solution when your work is graded"
+        _send({**header, "kind": "result", "passed": None, "message": message})
+
+
+def _conclude(
+    mode: str,
+    header: dict,
+    problem: tuple[str, str] | None,
+    call: str,
+    config: Mapping[str, Any] | None,
+    plain: bool = False,
+) -> None:
+    """Report a comparison: to ``check`` (every check, no stop) or as an AssertionError."""
+    message = ""
     if problem:
-        raise AssertionError(problem)
+        message = (
+            problem[0] if plain else format_failure(call, problem[0], describe(config), problem[1])
+        )
+    if mode == CHECK:
+        _send({**header, "kind": "result", "passed": not problem, "message": message})
+        return
+    if problem:
+        raise AssertionError(message)

@@ -8,14 +8,16 @@ must not edit. This module is the one place that reads that markup.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SOLUTIONS_DIR = REPO_ROOT / "solutions"
+from .files import write_atomic
+from .layout import PROJECT_ROOT, SOLUTIONS_DIR
+
+MAX_CELLS = 5000  # an honest exercise notebook has well under a hundred
+MAX_OBJECTS = 200_000  # JSON objects in one notebook, counted before it is parsed
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
 SOLUTION_BEGIN = "### BEGIN SOLUTION"
@@ -30,41 +32,62 @@ def read_notebook(path: Path) -> NotebookNode:
     """Read an ``.ipynb`` file, raising :class:`NotebookError` with a readable reason."""
     if not path.exists():
         raise NotebookError(f"{path.name} does not exist")
-    raw = path.read_bytes()
+    return parse_notebook(path.read_bytes(), path.name)
+
+
+def parse_notebook(raw: bytes, name: str) -> NotebookNode:
+    """A notebook from its bytes; :class:`NotebookError` says in plain words what is wrong.
+
+    Bounded work for any input: the number of JSON objects is counted before parsing (a file of
+    a million tiny cells is refused, not parsed), nesting too deep for the parser is a reason,
+    not a crash, and outputs are dropped before the notebook is built.
+    """
     if not raw.strip():
-        raise NotebookError(f"{path.name} is empty (0 bytes of notebook JSON)")
+        raise NotebookError(f"{name} is empty (0 bytes of notebook JSON)")
+    if raw.count(b"{") > MAX_OBJECTS:
+        raise NotebookError(
+            f"{name} holds more than {MAX_OBJECTS:,} JSON objects (cells and outputs); clear "
+            "the outputs (Kernel > Restart & Clear Output), save and submit again"
+        )
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        raise NotebookError(f"{path.name} is not UTF-8 text; is it really a notebook?") from None
+        raise NotebookError(f"{name} is not UTF-8 text; is it really a notebook?") from None
     except json.JSONDecodeError as error:
         raise NotebookError(
-            f"{path.name} is not valid notebook JSON (line {error.lineno}, column {error.colno}: "
+            f"{name} is not valid notebook JSON (line {error.lineno}, column {error.colno}: "
             f"{error.msg}); re-download it or save it again from Jupyter"
         ) from None
+    except RecursionError:
+        raise NotebookError(f"{name} is JSON nested too deeply to be a notebook") from None
     if not isinstance(data, dict) or "cells" not in data:
-        raise NotebookError(f"{path.name} is JSON but not a notebook (no 'cells' list)")
+        raise NotebookError(f"{name} is JSON but not a notebook (no 'cells' list)")
+    if not isinstance(data["cells"], list):
+        raise NotebookError(f"{name} is JSON but its 'cells' is not a list")
+    if len(data["cells"]) > MAX_CELLS:
+        raise NotebookError(f"{name} has {len(data['cells']):,} cells; at most {MAX_CELLS:,}")
+    for cell in data["cells"]:
+        if isinstance(cell, dict) and "outputs" in cell:
+            cell["outputs"] = []  # never needed, and the bulk of a big notebook
     try:
         nb = nbformat.from_dict(data)
         if nb.get("nbformat", 0) < 4:
             nb = nbformat.convert(nb, 4)
         for cell in nb.cells:
             if isinstance(cell.get("source"), list):
-                cell.source = "".join(cell.source)
+                cell.source = "".join(str(s) for s in cell.source)
+    except RecursionError:
+        raise NotebookError(f"{name} is JSON nested too deeply to be a notebook") from None
     except Exception as error:  # nbformat raises several unrelated types
-        raise NotebookError(f"{path.name} could not be read as a notebook: {error}") from None
+        raise NotebookError(f"{name} could not be read as a notebook: {error}") from None
     if not isinstance(nb.cells, list):
-        raise NotebookError(f"{path.name} is JSON but its 'cells' is not a list")
+        raise NotebookError(f"{name} is JSON but its 'cells' is not a list")
     return nb
 
 
 def write_notebook(nb: NotebookNode, path: Path) -> None:
     """Write ``nb`` deterministically (sorted keys, one-space indent, trailing newline)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False) + "\n")
 
 
 def nbgrader_meta(cell: NotebookNode) -> dict:
@@ -93,16 +116,6 @@ def has_hidden_tests(cell: NotebookNode) -> bool:
     return HIDDEN_BEGIN in cell.get("source", "")
 
 
-@dataclass(frozen=True)
-class GradedPart:
-    """One test cell: what a learner earns or loses as a whole."""
-
-    grade_id: str
-    points: float
-    hidden: bool
-    hint: str
-
-
 def hint_of(cell: NotebookNode) -> str:
     """The comment after ``# HINT:`` in a test cell (continued on following ``#`` lines), shown
     to learners when a hidden test fails."""
@@ -116,17 +129,6 @@ def hint_of(cell: NotebookNode) -> str:
         elif hint:
             break
     return " ".join(hint)
-
-
-def graded_parts(nb: NotebookNode) -> list[GradedPart]:
-    """The test cells of a (source) notebook in order."""
-    return [
-        GradedPart(
-            grade_id(cell) or f"cell-{index}", points(cell), has_hidden_tests(cell), hint_of(cell)
-        )
-        for index, cell in enumerate(nb.cells)
-        if is_test_cell(cell)
-    ]
 
 
 def source_notebooks(assignment: str, solutions_dir: Path = SOLUTIONS_DIR) -> list[Path]:
@@ -156,4 +158,4 @@ def chapter_dir(source: NotebookNode, assignment: str) -> Path:
             f"the source notebook of {assignment!r} has no metadata.autograder.chapter "
             "(the chapter folder its student version belongs in); add it or pass --out"
         )
-    return REPO_ROOT / chapter
+    return PROJECT_ROOT / chapter

@@ -11,7 +11,7 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
-    from .grade import StudentResult
+    from .grading.results import StudentResult
 
 
 class ProgressBar:
@@ -23,7 +23,7 @@ class ProgressBar:
         ok = result.status == "ok"
         self.problems += not ok
         line = f"{result.student_id}: {result.score:g}/{result.max_score:g}" + (
-            "" if ok else f" {result.status} ({result.reason[:80]})"
+            "" if ok else f" {result.status.value} ({result.reason[:80]})"
         )
         if not self.live:
             print(f"[{done}/{total}] {line}", file=self.stream, flush=True)

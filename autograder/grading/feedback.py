@@ -7,11 +7,10 @@ their inputs or their expected values.
 from __future__ import annotations
 
 import html
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .grade import StudentResult
+    from .results import StudentResult
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 56rem; margin: 2rem auto; padding: 0 1rem;
@@ -20,7 +19,8 @@ table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid #ddd;
          vertical-align: top; }
 td.points { white-space: nowrap; text-align: right; }
-.passed { color: #1a7f37; } .failed, .timeout, .crashed, .not-run { color: #cf222e; }
+.passed { color: #1a7f37; }
+.failed, .timeout, .crashed, .memory, .not-run, .forbidden { color: #cf222e; }
 pre { white-space: pre-wrap; margin: 0; font-size: .9em; }
 """
 
@@ -30,18 +30,19 @@ def render_feedback(result: StudentResult) -> str:
     rows = []
     for part in result.parts:
         detail = part.message
-        if part.hidden and part.status != "passed" and part.hint:
+        if part.hidden and part.status.value != "passed" and part.hint:
             detail = f"{detail}. Hint: {part.hint}"
         kind = "hidden" if part.hidden else "public"
+        status = part.status.value
         rows.append(
             f"<tr><td>{esc(part.grade_id)}</td><td>{kind}</td>"
-            f"<td class='{esc(part.status)}'>{esc(part.status)}</td>"
+            f"<td class='{esc(status)}'>{esc(status)}</td>"
             f"<td class='points'>{part.earned:g} / {part.points:g}</td>"
             f"<td><pre>{esc(detail)}</pre></td></tr>"
         )
     notes = "".join(f"<li>{esc(n)}</li>" for n in result.notes)
     reason = (
-        f"<p><strong>Status:</strong> {esc(result.status)}"
+        f"<p><strong>Status:</strong> {esc(result.status.value)}"
         + (f": {esc(result.reason)}" if result.reason else "")
         + "</p>"
     )
@@ -60,10 +61,3 @@ def render_feedback(result: StudentResult) -> str:
 {f"<h2>Notes</h2><ul>{notes}</ul>" if notes else ""}
 </body></html>
 """
-
-
-def write_feedback(result: StudentResult, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(render_feedback(result), encoding="utf-8")
-    tmp.replace(path)

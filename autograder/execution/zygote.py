@@ -1,34 +1,26 @@
 """A pre-forked cell runner: import once per grading worker, ``fork()`` once per submission.
 
 Starting a fresh interpreter for every submission costs more than grading it: the interpreter,
-NumPy, IPython, numba and LLVM's start-up, then loading the reference kernels from numba's
-cache. A *zygote* is one long-lived process per grading worker that pays this once (it imports
-the modules the notebooks use and initialises numba's compiler without compiling or running any
-reference kernel), then forks a child per run of :func:`autograder.execute.run_cells`.
+NumPy, IPython and whatever the notebook imports. A *zygote* is one long-lived process per
+grading worker that pays this once, then forks a child per run of :func:`.cells.run_cells`.
 
-The child does what the launcher and the runner did before, in a process that is already warm:
-a new session (its own process group), the isolation of :func:`autograder.sandbox.enter`
-(namespaces, hidden folders, limits, an unprivileged user id), then the cells, one IPython shell,
-outcomes reported on a pipe. The zygote only ever sees a request to fork with three file
-descriptors (the job pipe, the output pipe and the report pipe); the job itself (the cells, the
-environment, the isolation spec) is read by the child from the job pipe, so nothing of one
-submission stays in the memory the next child inherits.
+The child does what the launcher and the runner do, in a process that is already warm: a new
+session (its own process group), the isolation of :func:`.sandbox.enter` (namespaces, a
+read-only file system, hidden folders, limits, an unprivileged user id), then the cells, one
+IPython shell, outcomes reported on a pipe. The zygote only ever sees a request to fork with
+three file descriptors (the job pipe, the output pipe and the report pipe); everything else (the
+environment, the isolation spec, the cells) is read by the child from the job pipe, so nothing of
+one submission stays in the memory the next child inherits.
 
 Safety of ``fork()``: the zygote must stay single-threaded. Importing NumPy with one BLAS thread,
 IPython's modules (not a shell: its history thread starts with the shell, in the child), numba
-(without running a ``parallel=True`` kernel: that starts the threading layer) and torch (import
-and an optimizer's construction, no computation) creates no thread; the zygote checks
-``/proc/self/task`` after warming up and refuses to serve otherwise (the grader then starts a
-fresh interpreter per submission, as before).
-
-numba fixes a kernel's cache folder when the kernel is decorated, i.e. when the zygote imports
-:mod:`autograder.reference`. The zygote therefore imports it with ``NUMBA_CACHE_DIR`` set to a
-folder of its own, and each child's mount namespace binds the learner's writable copy of the
-cache over that folder.
+(without running a ``parallel=True`` kernel) and torch (import and an optimizer's construction,
+no computation) creates no thread; the zygote checks ``/proc/self/task`` after warming up and
+refuses to serve otherwise (the grader then starts a fresh interpreter per submission).
 
 Protocol on the unix socket between the grading worker and its zygote (JSON lines)::
 
-    zygote -> worker   {"ready": true, "numba_cache": PATH}     once, after warming up
+    zygote -> worker   {"ready": true}                          once, after warming up
                        {"ready": false, "why": TEXT}            when it cannot serve
     worker -> zygote   {"fork": true}  + SCM_RIGHTS [job_r, out_w, report_w]
     zygote -> worker   {"pid": PID}
@@ -46,18 +38,21 @@ import ast
 import json
 import os
 import select
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
-# Imported by every zygote: what the runner and the checks need.
-BASE_MODULES = ("numpy", "autograder.checks", "autograder.runner", "autograder.sandbox")
-# Never imported into a zygote (they may start threads on import); a module that does anyway
-# makes the zygote refuse to serve, see `_warm_up`.
+# Imported by every zygote: what the runner, the rule guard and the checks need.
+BASE_MODULES = (
+    "numpy",
+    "autograder.checks",
+    "autograder.execution.runner",
+    "autograder.execution.sandbox",
+    "autograder.rules.guard",
+)
+# Never imported into a zygote (they may start threads on import).
 NEVER_WARM = {"tensorflow", "jax"}
 
 
@@ -95,7 +90,8 @@ def _threads() -> int:
 
 
 def _warm_up(modules: list[str]) -> str:
-    """Import ``modules`` and initialise numba's compiler; return why forking is unsafe, or ""."""
+    """Import ``modules`` and warm what the first cell would pay for; return why forking is
+    unsafe, or ""."""
     import importlib
 
     for name in [*BASE_MODULES, *modules]:
@@ -106,9 +102,7 @@ def _warm_up(modules: list[str]) -> str:
     import IPython.core.interactiveshell  # noqa: F401 - the class, not a shell (threads)
 
     _warm_tracebacks()
-    if "numba" in sys.modules or any(m.startswith("autograder.reference") for m in modules):
-        # LLVM's initialisation and numba's compiler pipeline, paid once here instead of on the
-        # first call of a cached kernel in every child (0.3 s). Not parallel: no threads.
+    if "numba" in sys.modules:
         from numba import njit
 
         @njit(cache=False)
@@ -124,8 +118,7 @@ def _warm_up(modules: list[str]) -> str:
 
 
 def _warm_tracebacks() -> None:
-    """Format one traceback as the shell does: the first one costs 0.2 s of lazy imports and
-    set-up, paid here once instead of in every child whose cell fails."""
+    """Format one traceback as the shell does: the first one costs 0.2 s of lazy imports."""
     try:
         from IPython.core import ultratb
 
@@ -156,31 +149,30 @@ def _child(fds: list[int]) -> None:
     """In the forked child: become the runner of one job; never returns."""
     code = 70
     try:
-        os.setsid()
-        job_r, out_w, report_w = fds
-        os.dup2(job_r, 0)
-        os.dup2(out_w, 1)
-        os.dup2(out_w, 2)
-        if report_w != 3:
-            os.dup2(report_w, 3)
-        os.closerange(4, 1 << 16)
-        chunks = []
-        while chunk := os.read(0, 1 << 16):
-            chunks.append(chunk)
-        job = json.loads(b"".join(chunks))
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)
-        os.close(devnull)
+        import fcntl
+
         from . import runner, sandbox
 
+        os.setsid()
+        # out of the way of the numbers they move to, whatever numbers they arrived with
+        job_r, out_w, report_w = (fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in fds)
+        os.dup2(job_r, runner.JOB_FD)
+        os.dup2(out_w, 1)
+        os.dup2(out_w, 2)
+        os.dup2(report_w, runner.REPORT_FD)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.closerange(runner.JOB_FD + 1, 1 << 16)
+        jobs = runner._Jobs(runner.JOB_FD)
+        spawn = jobs.next()
         os.environ.clear()
-        os.environ.update(job["env"])
-        if job.get("spec"):
-            sandbox.enter(job["spec"])
+        os.environ.update({str(k): str(v) for k, v in spawn["env"].items()})
+        if spawn.get("spec"):
+            sandbox.enter(spawn["spec"])
         else:
-            os.chdir(job["workdir"])
-        sys.argv = [runner.__file__, "3"]
-        runner.run_job(job, 3)
+            os.chdir(spawn["workdir"])
+        sys.argv = [runner.__file__]
+        runner.run_job(jobs, runner.REPORT_FD)
         code = 0
     except BaseException:  # noqa: BLE001 - reported through the exit code and the output
         import traceback
@@ -203,42 +195,36 @@ def _send(sock: socket.socket, message: dict) -> None:
 
 
 def serve(sock: socket.socket, modules: list[str]) -> None:
-    cache = tempfile.mkdtemp(prefix="autograder-zygote-numba-")
-    os.chmod(cache, 0o755)
-    os.environ["NUMBA_CACHE_DIR"] = cache
-    try:
-        why = _warm_up(modules)
-        _send(sock, {"ready": not why, "why": why, "numba_cache": cache})
-        if why:
-            return
-        buffer = b""
-        while True:
-            message, fds, _, _ = socket.recv_fds(sock, 4096, 3)
-            if not message:
-                return  # the worker is gone
-            buffer += message
-            if b"\n" not in buffer:
-                for fd in fds:
-                    os.close(fd)
-                continue
-            line, buffer = buffer.split(b"\n", 1)
-            if len(fds) != 3 or not json.loads(line).get("fork"):
-                for fd in fds:
-                    os.close(fd)
-                return  # a protocol error: stop rather than guess
-            sys.stdout.flush()
-            sys.stderr.flush()
-            pid = os.fork()
-            if pid == 0:
-                sock.close()
-                _child(fds)
+    why = _warm_up(modules)
+    _send(sock, {"ready": not why, "why": why})
+    if why:
+        return
+    buffer = b""
+    while True:
+        message, fds, _, _ = socket.recv_fds(sock, 4096, 3)
+        if not message:
+            return  # the worker is gone
+        buffer += message
+        if b"\n" not in buffer:
             for fd in fds:
                 os.close(fd)
-            _send(sock, {"pid": pid})
-            if not _watch(sock, pid):
-                return
-    finally:
-        shutil.rmtree(cache, ignore_errors=True)
+            continue
+        line, buffer = buffer.split(b"\n", 1)
+        if len(fds) != 3 or not json.loads(line).get("fork"):
+            for fd in fds:
+                os.close(fd)
+            return  # a protocol error: stop rather than guess
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            sock.close()
+            _child(fds)
+        for fd in fds:
+            os.close(fd)
+        _send(sock, {"pid": pid})
+        if not _watch(sock, pid):
+            return
 
 
 def _watch(sock: socket.socket, pid: int) -> bool:
@@ -307,7 +293,13 @@ class Zygote:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock, self.buffer = ours, b""
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "autograder.zygote", str(theirs.fileno()), json.dumps(modules)],
+            [
+                sys.executable,
+                "-m",
+                "autograder.execution.zygote",
+                str(theirs.fileno()),
+                json.dumps(modules),
+            ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             env=env,
@@ -316,13 +308,12 @@ class Zygote:
             start_new_session=True,
         )
         theirs.close()
+        self.pid: int | None = None
+        self.status: int | None = None
         hello = self._receive(time.monotonic() + start_timeout)
         if not hello or not hello.get("ready"):
             self.close()
             raise ZygoteError((hello or {}).get("why") or "the zygote did not start")
-        self.numba_cache = str(hello["numba_cache"])
-        self.pid: int | None = None
-        self.status: int | None = None
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -378,7 +369,7 @@ class Zygote:
 
     def close(self) -> None:
         """Stop the zygote: it exits when its socket closes (killed if it does not within a
-        second); its numba folder is removed either way."""
+        second)."""
         try:
             self.sock.close()
         finally:
@@ -387,8 +378,6 @@ class Zygote:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-            if getattr(self, "numba_cache", ""):
-                shutil.rmtree(self.numba_cache, ignore_errors=True)
 
 
 if __name__ == "__main__":

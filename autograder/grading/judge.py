@@ -1,0 +1,87 @@
+"""The grader's side of every check: compare a learner's recorded answers with the expectations.
+
+The expectations come from the instructor's source, run in a process where no learner code
+ran; the answers from the learner's process (see :mod:`autograder.checks`). They are matched by
+position within the cell: the n-th check of a test cell against the n-th answer. The call and
+configuration shown in a message always come from the expectation (trusted); the answer only
+ever supplies the learner's value, checked for type, dtype and shape before any comparison.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..comparisons import array_problem, format_failure, value_problem
+from ..protocol import Opaque, array_from, from_plain
+from ..rules.loops import loop_problem
+from .records import Record, RecordStore
+from .results import CheckResult
+
+
+def _value(store: RecordStore, record: Record) -> Any:
+    if record.kind == "array":
+        if record.header.get("dtype") is None:
+            return Opaque(str(record.header.get("type", "nothing readable"))[:100])
+        return array_from(record.header, store.payload(record))
+    return from_plain(record.header.get("value"))
+
+
+def judge_cell(
+    expected_store: RecordStore,
+    answer_store: RecordStore,
+    index: int,
+    solution_sources: list[str],
+) -> list[CheckResult]:
+    """One result per expected check of cell ``index``, in order."""
+    expected = expected_store.records(index)
+    answers = answer_store.records(index)
+    overflow = index in answer_store.overflow
+    results = []
+    for position, want in enumerate(expected):
+        weight = _weight(want)
+        call = str(want.header.get("call", "your function"))
+        config = str(want.header.get("config", ""))
+        if want.kind == "no-loops":
+            problem = loop_problem(solution_sources, str(want.header.get("function", "")))
+            results.append(CheckResult(problem is None, problem or "", weight))
+            continue
+        if position >= len(answers) or answers[position].kind != want.kind:
+            why = (
+                "was not checked: your code sent more answers than the test makes"
+                if overflow
+                else "was not checked: the test stopped before reaching it"
+            )
+            results.append(CheckResult(False, format_failure(call, why, config), weight))
+            continue
+        problem = _compare(expected_store, want, answer_store, answers[position])
+        message = format_failure(call, problem[0], config, problem[1]) if problem else ""
+        results.append(CheckResult(problem is None, message, weight))
+    return results
+
+
+def _compare(expected_store, want: Record, answer_store, got: Record):
+    try:
+        wanted = _value(expected_store, want)
+        actual = _value(answer_store, got)
+        if want.kind == "array":
+            if isinstance(wanted, Opaque):
+                return (f"could not be judged: the instructor's test gave {wanted!r}", "")
+            if isinstance(actual, Opaque):
+                return (
+                    f"returned {actual!r}, expected a NumPy array",
+                    "hint: build the result with np.zeros(...) or np.array(...)",
+                )
+            return array_problem(
+                actual,
+                wanted,
+                float(want.header.get("rtol", 1e-6)),
+                float(want.header.get("atol", 1e-8)),
+            )
+        return value_problem(actual, wanted)
+    except Exception as error:  # noqa: BLE001 - a learner's value must never stop the grader
+        return (f"could not be compared ({type(error).__name__})", "")
+
+
+def _weight(record: Record) -> float:
+    weight = record.header.get("weight", 1)
+    return float(weight) if isinstance(weight, int | float) and weight > 0 else 1.0

@@ -1,0 +1,181 @@
+"""Scoring one notebook: from a run's outcomes, the judged checks and the rules, to parts.
+
+Each test cell of the source is one part, scored on its own: a crash, a timeout or a forbidden
+call costs the parts it touched, never the ones already earned. What a learner reads is built
+here, and cleaned of anything that came from a hidden test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..execution.outcomes import CellOutcome, CellStatus
+from ..notebooks import grade_id, has_hidden_tests, hint_of, points
+from ..rules.static import Violation
+from .results import CheckResult, PartResult, PartStatus, Problem, Status
+from .sources import SourceNotebook
+
+REDACTED = "[text from the hidden tests removed]"
+
+
+@dataclass
+class Scored:
+    parts: list[PartResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def redact(text: str, hidden_lines: frozenset[str]) -> str:
+    """``text`` without any line of the hidden tests it may quote (a learner's exception can
+    carry the source of a hidden test it read from the running process)."""
+    if not hidden_lines:
+        return text
+    for line in hidden_lines:
+        if line in text:
+            text = text.replace(line, REDACTED)
+    return text
+
+
+def _part_status(outcome: CellOutcome | None, checks: list[CheckResult]) -> PartStatus:
+    if outcome is not None and outcome.out_of_memory:
+        return PartStatus.MEMORY
+    if outcome is None or outcome.status == CellStatus.ERROR:
+        return PartStatus.FAILED
+    if outcome.status == CellStatus.OK:
+        return PartStatus.PASSED if all(c.passed for c in checks) else PartStatus.FAILED
+    if outcome.status == CellStatus.TIMEOUT:
+        return PartStatus.TIMEOUT
+    if outcome.status == CellStatus.CRASHED:
+        return PartStatus.CRASHED
+    return PartStatus.NOT_RUN
+
+
+def _hidden_message(status: PartStatus, checks: list[CheckResult]) -> str:
+    failed = sum(not c.passed for c in checks)
+    return {
+        PartStatus.PASSED: "",
+        PartStatus.FAILED: (
+            f"the hidden tests failed ({failed} of {len(checks)} checks)"
+            if checks
+            else "the hidden tests failed"
+        ),
+        PartStatus.TIMEOUT: "the hidden tests ran past the time limit",
+        PartStatus.CRASHED: "the Python process crashed during the hidden tests",
+        PartStatus.MEMORY: "the hidden tests ran out of memory",
+    }.get(status, "the hidden tests were not run")
+
+
+def runtime_violations(outcome: CellOutcome | None) -> list[Violation]:
+    """The guard's refusals reported with a cell's outcome, as violations."""
+    found = []
+    for item in outcome.forbidden if outcome else []:
+        try:
+            found.append(
+                Violation(
+                    int(item["cell"]),
+                    int(item["line"]),
+                    str(item["name"])[:200],
+                    str(item.get("action", "calls"))[:20],
+                    "run time",
+                )
+            )
+        except (KeyError, TypeError, ValueError):
+            continue
+    return found
+
+
+def score(
+    prepared: SourceNotebook,
+    outcomes: dict[int, CellOutcome],
+    judge: Callable[[int], list[CheckResult]],
+    violations: dict[int, list[Violation]],
+    disk_mb: int | None = None,
+    budget_exhausted: bool = False,
+) -> Scored:
+    """Parts of ``prepared`` for one run. ``judge(index)`` judges a test cell's checks;
+    ``violations`` maps a solution cell to what its code may not use but did."""
+    result = Scored()
+    name = prepared.path.name
+    for index in prepared.tests:
+        cell = prepared.source.cells[index]
+        gid, worth, hidden = grade_id(cell) or f"cell-{index}", points(cell), has_hidden_tests(cell)
+        outcome = outcomes.get(index)
+        broken = [v for s in sorted(prepared.depends.get(index, ())) for v in violations.get(s, [])]
+        broken += runtime_violations(outcome)
+        checks: list[CheckResult] = []
+        if broken:
+            status = PartStatus.FORBIDDEN
+            message = "; ".join(dict.fromkeys(v.describe() for v in broken))
+            result.problems.append(Problem(Status.FORBIDDEN, f"{gid}: {message}"))
+        else:
+            if outcome is not None and outcome.status in (CellStatus.OK, CellStatus.ERROR):
+                checks = judge(index)
+            status = _part_status(outcome, checks)
+            if hidden:
+                message = _hidden_message(status, checks)
+            else:
+                failed = [c.message for c in checks if not c.passed]
+                message = (
+                    failed[0]
+                    if failed and outcome.status == CellStatus.OK
+                    else (
+                        outcome.message
+                        if outcome is not None and status != PartStatus.PASSED
+                        else ""
+                    )
+                )
+                if outcome is not None and outcome.disk_full and disk_mb:
+                    message += (
+                        f" (your notebook's folder holds at most {disk_mb} MB while it is "
+                        "graded: the files your code writes there count, so write less or "
+                        "delete them)"
+                    )
+        earned = worth if status == PartStatus.PASSED else 0.0
+        if hidden:
+            checks = [CheckResult(c.passed, "", c.weight) for c in checks]
+        result.parts.append(
+            PartResult(
+                name,
+                gid,
+                worth,
+                earned,
+                hidden,
+                status,
+                redact(message, prepared.hidden_lines),
+                hint_of(cell) if hidden else "",
+                [
+                    CheckResult(c.passed, redact(c.message, prepared.hidden_lines), c.weight)
+                    for c in checks
+                ],
+            )
+        )
+    _run_problems(prepared, outcomes, result, budget_exhausted)
+    return result
+
+
+def _run_problems(
+    prepared: SourceNotebook,
+    outcomes: dict[int, CellOutcome],
+    result: Scored,
+    budget_exhausted: bool,
+) -> None:
+    """What the run as a whole did: broken solution cells, and a crash, a timeout or memory."""
+    for index, outcome in outcomes.items():
+        if index in prepared.rules and outcome.status != CellStatus.OK:
+            first = (outcome.message.splitlines() or [""])[0]
+            gid = grade_id(prepared.source.cells[index])
+            result.notes.append(redact(f"your cell {gid!r} failed: {first}", prepared.hidden_lines))
+    worst = None
+    for outcome in outcomes.values():
+        if outcome.out_of_memory:
+            worst = Status.MEMORY
+        elif outcome.status in (CellStatus.TIMEOUT, CellStatus.CRASHED) and worst is None:
+            worst = Status(outcome.status.value)
+    if budget_exhausted:
+        worst = Status.TIMEOUT
+    if worst is not None:
+        stopped = (PartStatus.MEMORY, PartStatus.TIMEOUT, PartStatus.CRASHED, PartStatus.NOT_RUN)
+        hit = [p for p in result.parts if p.status in stopped]
+        reason = f"{worst.value} in {hit[0].grade_id}: {hit[0].message}" if hit else worst.value
+        result.problems.append(Problem(worst, reason))

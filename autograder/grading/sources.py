@@ -1,0 +1,230 @@
+"""An instructor's source notebook, read once per grading worker and prepared for grading.
+
+Everything the grader derives from a source before it sees any submission: its student
+version, each part's rule, the test cells as the learner's process runs them (without expected
+values), which solution cells each test cell exercises, the modules a warm runner should import,
+the modules to hide from the learner's process, and the lines of the hidden tests (never shown).
+A source whose test cells would leak expected values into the learner's process is refused here,
+before anyone is graded.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbformat import NotebookNode
+
+from ..layout import PROJECT_ROOT, instructor_only
+from ..notebooks import grade_id, has_hidden_tests, is_solution_cell, is_test_cell
+from ..release import cached_student_version
+from ..rules import PartRule, oracle_modules, part_rules
+from ..rules.testcells import learner_version, lint
+from .cache import autograder_cache
+
+INSTRUCTOR_ORACLES = ("autograder.oracles",)
+# Hidden from the learner's process (not on disk at all) when every part forbids them and no
+# test needs them: the course's own code and the libraries that would do a part's work. Other
+# forbidden modules (the standard library's introspection, common dependencies such as PIL
+# that matplotlib imports) stay on disk: the source check and the run-time guard hold them.
+HIDEABLE = (
+    "autograder.reference",
+    *INSTRUCTOR_ORACLES,
+    "cnnbook",
+    "torch",
+    "torchvision",
+    "tensorflow",
+    "jax",
+    "cupy",
+    "skimage",
+    "scipy.signal",
+    "scipy.ndimage",
+)
+
+
+@dataclass(frozen=True)
+class SourceNotebook:
+    path: Path
+    source: NotebookNode
+    released: NotebookNode
+    rules: dict[int, PartRule]  # solution cell index -> its rule
+    learner_cells: dict[int, str]  # other code cells, as the learner's process runs them
+    depends: dict[int, frozenset[int]]  # test cell index -> solution cells it exercises
+    warm: tuple[str, ...]  # modules a warm runner imports for this notebook
+    hidden: tuple[Path, ...]  # files and folders the learner's process must not see
+    hidden_lines: frozenset[str]  # lines of the hidden tests, never shown to a learner
+
+    @property
+    def tests(self) -> list[int]:
+        return [i for i, c in enumerate(self.source.cells) if is_test_cell(c)]
+
+    @property
+    def max_score(self) -> float:
+        from ..notebooks import points
+
+        return sum(points(self.source.cells[i]) for i in self.tests)
+
+
+def load_source(path: Path) -> SourceNotebook:
+    """The prepared source at ``path`` (cached per worker until the file changes)."""
+    return _load(path, path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _load(path: Path, mtime_ns: int) -> SourceNotebook:  # noqa: ARG001 - part of the key
+    source, released = cached_student_version(path, autograder_cache("released"))
+    oracles = oracle_modules(source)
+    problems = lint(
+        [
+            (f"{path.name}: cell {grade_id(c) or i!r}", c.source, has_hidden_tests(c))
+            for i, c in enumerate(source.cells)
+            if c.cell_type == "code" and not is_solution_cell(c)
+        ],
+        oracles,
+    )
+    problems += _public_oracle_problems(source, path.name)
+    if problems:
+        raise ValueError("the source notebook cannot be graded safely:\n  " + "\n  ".join(problems))
+    names: set[str] = set()
+    learner_cells = {}
+    for index, cell in enumerate(source.cells):
+        if cell.cell_type == "code" and not is_solution_cell(cell):
+            learner_cells[index] = learner_version(cell.source, names, oracles)
+    rules = part_rules(source)
+    from ..execution.zygote import modules_imported_by
+
+    imported = modules_imported_by(list(learner_cells.values()))
+    hidden_modules = _hidden_modules(rules, imported)
+    warm = tuple(m for m in imported if not _inside_any(m, hidden_modules))
+    return SourceNotebook(
+        path=path,
+        source=source,
+        released=released,
+        rules=rules,
+        learner_cells=learner_cells,
+        depends=dependencies(source),
+        warm=warm,
+        hidden=(*instructor_only(), *_module_paths(hidden_modules)),
+        hidden_lines=_hidden_lines(source),
+    )
+
+
+def _public_oracle_problems(source: NotebookNode, name: str) -> list[str]:
+    """Public tests run on the learner's own machine: they may not need an instructor-only
+    oracle (a learner does not have it, and must not)."""
+    problems = []
+    for cell in source.cells:
+        if is_test_cell(cell) and not has_hidden_tests(cell):
+            for module in INSTRUCTOR_ORACLES:
+                if module in cell.source:
+                    problems.append(
+                        f"{name}: public test cell {grade_id(cell)!r} uses {module}, which "
+                        "learners do not have; compare with values instead"
+                    )
+    return problems
+
+
+def _inside_any(module: str, parents: tuple[str, ...]) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in parents)
+
+
+def _hidden_modules(rules: dict[int, PartRule], imported: list[str]) -> tuple[str, ...]:
+    """Modules every part forbids that no test or locked cell imports (nor anything inside or
+    around them), always with the grader's reference: hidden from the learner's process."""
+    if not rules:
+        return ()
+    common = frozenset.intersection(*(rule.forbidden for rule in rules.values()))
+    hidden = []
+    for name in HIDEABLE:
+        always = name in ("autograder.reference", *INSTRUCTOR_ORACLES)
+        if not always and not any(_inside_any(name, (entry,)) for entry in common):
+            continue  # some part may use it
+        if any(_inside_any(m, (name,)) or _inside_any(name, (m,)) for m in imported):
+            continue  # a test needs it (or something in it, or around it)
+        hidden.append(name)
+    return tuple(hidden)
+
+
+def _module_paths(modules: tuple[str, ...]) -> list[Path]:
+    """Where each module lives on disk (its package folder or its file), without importing
+    it (its parent package may be imported)."""
+    paths: list[Path] = []
+    for name in modules:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError, AttributeError):
+            continue
+        if spec is None:
+            continue
+        if spec.submodule_search_locations:
+            paths.extend(Path(p) for p in spec.submodule_search_locations)
+        elif spec.origin and spec.has_location:
+            paths.append(Path(spec.origin))
+    return [p.resolve() for p in paths if p.exists() and p.resolve() != PROJECT_ROOT]
+
+
+def _defined_names(tree: ast.AST) -> set[str]:
+    names = set()
+    for node in getattr(tree, "body", []):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return names
+
+
+def _used_names(tree: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def dependencies(source: NotebookNode) -> dict[int, frozenset[int]]:
+    """Test cell -> the solution cells whose names it uses, directly or through other cells
+    (a locked helper that calls a learner's function counts)."""
+    defined: dict[str, list[int]] = {}
+    used: dict[int, set[str]] = {}
+    for index, cell in enumerate(source.cells):
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        used[index] = _used_names(tree)
+        if not is_test_cell(cell):
+            for name in _defined_names(tree):
+                defined.setdefault(name, []).append(index)
+    depends = {}
+    for test in (i for i, c in enumerate(source.cells) if is_test_cell(c)):
+        seen, todo = set(), [test]
+        while todo:
+            current = todo.pop()
+            for name in used.get(current, ()):
+                for provider in defined.get(name, ()):
+                    if provider not in seen and provider != current:
+                        seen.add(provider)
+                        todo.append(provider)
+        depends[test] = frozenset(i for i in seen if is_solution_cell(source.cells[i]))
+    return depends
+
+
+def _hidden_lines(source: NotebookNode) -> frozenset[str]:
+    """Lines of the hidden tests that appear nowhere a learner can see them."""
+    visible = set()
+    for cell in source.cells:
+        if not has_hidden_tests(cell):
+            visible.update(line.strip() for line in cell.source.splitlines())
+    lines = set()
+    for cell in source.cells:
+        if has_hidden_tests(cell):
+            for line in cell.source.splitlines():
+                text = line.strip()
+                if len(text) >= 16 and not text.startswith("#") and text not in visible:
+                    lines.add(text)
+    return frozenset(lines)
