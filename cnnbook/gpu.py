@@ -261,8 +261,8 @@ def conv2d_tiled(x, k, tile: int = 16, barrier: bool = True):
 
 
 @cuda.jit
-def pad_images_kernel(x, x_padded, pad):
-    """Copy x (N, C, H, W) into the interior of x_padded (N, C, H + 2 pad, W + 2 pad).
+def pad_images_kernel(x, x_padded, pad_h, pad_w):
+    """Copy x (N, C, H, W) into the interior of x_padded (N, C, H + 2 pad_h, W + 2 pad_w).
 
     The border of x_padded is never written: allocate it filled with zeros once and reuse it.
     """
@@ -271,26 +271,27 @@ def pad_images_kernel(x, x_padded, pad):
     if plane < n_images * channels and row < height and col < width:
         n = plane // channels
         c = plane % channels
-        x_padded[n, c, row + pad, col + pad] = x[n, c, row, col]
+        x_padded[n, c, row + pad_h, col + pad_w] = x[n, c, row, col]
 
 
-def pad_images(x, pad: int, out=None, block: tuple[int, int, int] = (32, 8, 1)):
-    """Zero-pad images (N, C, H, W) by ``pad`` pixels on every side, on the device.
+def pad_images(x, pad, out=None, block: tuple[int, int, int] = (32, 8, 1)):
+    """Zero-pad images (N, C, H, W) by ``pad`` pixels (an int, or a pair (rows, columns)).
 
-    ``out`` (zeros, shape (N, C, H + 2 pad, W + 2 pad)) is reused when given: only its interior
-    is written.
+    Runs on the device. ``out`` (zeros, shape (N, C, H + 2 pad_h, W + 2 pad_w)) is reused when
+    given: only its interior is written.
     """
+    pad_h, pad_w = (pad, pad) if isinstance(pad, int) else pad
     x = to_device(x)
     n_images, channels, height, width = x.shape
     if out is None:
-        shape = (n_images, channels, height + 2 * pad, width + 2 * pad)
+        shape = (n_images, channels, height + 2 * pad_h, width + 2 * pad_w)
         out = cuda.to_device(np.zeros(shape, dtype=np.float32))
     grid = (
         math.ceil(width / block[0]),
         math.ceil(height / block[1]),
         math.ceil(n_images * channels / block[2]),
     )
-    pad_images_kernel[grid, block](x, out, pad)
+    pad_images_kernel[grid, block](x, out, pad_h, pad_w)
     return out
 
 

@@ -244,10 +244,11 @@ def test_blocked_kernel_matches_the_reference(
     assert_close(got, expected, f"blocked {filters_per_thread, rows_per_thread}")
 
 
-def test_pad_images_matches_numpy():
+@pytest.mark.parametrize("pad, pairs", [(2, ((2, 2), (2, 2))), ((0, 3), ((0, 0), (3, 3)))])
+def test_pad_images_matches_numpy(pad, pairs):
     x = random((2, 3, 4, 5), 0)
-    got = gpu.pad_images(x, 2, block=(4, 4, 2)).copy_to_host()
-    np.testing.assert_array_equal(got, np.pad(x, ((0, 0), (0, 0), (2, 2), (2, 2))))
+    got = gpu.pad_images(x, pad, block=(4, 4, 2)).copy_to_host()
+    np.testing.assert_array_equal(got, np.pad(x, ((0, 0), (0, 0), *pairs)))
 
 
 def test_blocked_kernel_without_padding_and_a_wide_kernel():
