@@ -207,6 +207,19 @@ def test_a_missing_barrier_gives_wrong_numbers(seed):
 
 
 @cuda.jit
+def read_before_the_first_row(x, out):
+    out[0] = x[-1, 0]  # a halo load at row -1, had the image been padded on the fly
+
+
+def test_a_negative_index_wraps_around_unreported():
+    """What the simulator cannot catch: -1 is the last row, as in NumPy; no error."""
+    x = random((3, 2), 0)
+    out = np.zeros(1, dtype=np.float32)
+    read_before_the_first_row[1, 1](x, out)
+    assert out[0] == x[2, 0]
+
+
+@cuda.jit
 def count_blocks_without_atomics(counter):
     if cuda.threadIdx.x == 0:
         counter[0] += 1  # a read-modify-write race between blocks on a GPU
