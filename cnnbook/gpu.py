@@ -31,10 +31,13 @@ The simulator
 Set ``NUMBA_ENABLE_CUDASIM=1`` before numba is imported and ``@cuda.jit`` kernels run on the
 CPU, each GPU thread as a Python thread (numba 0.68.1 ships the simulator: no extra package).
 It is slow (keep sizes tiny) and it is stricter than a GPU in one useful way: an out-of-bounds
-index raises ``IndexError`` naming the thread (``tid``) and block (``ctaid``) that made it,
-where a GPU would read or overwrite some other memory without a word. Threads of a block run
-one after another unless a barrier (``cuda.syncthreads()``) stops them, so a missing barrier
-shows up as wrong numbers every time. :func:`simulated` tells which target numba is using.
+index past the end of an array raises ``IndexError`` naming the thread (``tid``) and block
+(``ctaid``) that made it, where a GPU would read or overwrite some other memory without a word
+(a negative index wraps around, as in NumPy, unreported). The threads of a block start one
+after another and each runs until a barrier (``cuda.syncthreads()``) stops it or Python
+switches threads, so a missing barrier shows up as wrong numbers (in every run we tried);
+blocks run one after another, so races between blocks never show. :func:`simulated` tells
+which target numba is using.
 
 All kernels are float32: inputs, weights and accumulators (a Python ``0.0`` would make the
 accumulator float64, which runs at half speed or worse on most GPUs).
