@@ -52,9 +52,9 @@ def grade_class(base: Path, assignment: str, notebooks: dict, **options) -> dict
     """Save each student's notebook in nbgrader's layout under ``base`` and grade the class.
 
     ``notebooks`` maps student id -> notebook (dict, text or bytes); ``options`` go to
-    :func:`autograder.grade.grade_assignment` (default: 2 workers). Returns id -> result.
+    :func:`autograder.grading.grade_assignment` (default: 2 workers). Returns id -> result.
     """
-    from autograder.grade import grade_assignment
+    from autograder.grading import grade_assignment
 
     submissions = base / "submissions"
     for student, nb in notebooks.items():
