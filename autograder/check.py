@@ -25,12 +25,13 @@ from .execution.outcomes import CellStatus
 from .grading.records import RecordStore
 from .grading.results import CheckResult, PartResult, PartStatus
 from .grading.scoring import score
-from .grading.sources import SourceNotebook, dependencies
+from .grading.sources import SourceNotebook, dependencies, graded_names
 from .grading.splicing import Spliced
 from .grading.student import guard_config, static_violations
 from .notebooks import NotebookError, grade_id, is_solution_cell, is_test_cell, read_notebook
 from .protocol import CHECK, MODE_VARIABLE
 from .rules import part_rules
+from .rules.loops import loop_problem
 
 HIDDEN_NOTE = "hidden tests, run when your work is graded"
 
@@ -42,11 +43,16 @@ def _is_hidden_placeholder(source: str) -> bool:
     ]
 
 
-def _checks_of(store: RecordStore, index: int) -> list[CheckResult]:
+def _checks_of(
+    store: RecordStore, index: int, solutions: list[str], parts: frozenset[str]
+) -> list[CheckResult]:
     results = []
     for record in store.records(index):
         passed = record.header.get("passed")
-        if record.kind == "result" and isinstance(passed, bool):
+        if record.kind == "no-loops":
+            problem = loop_problem(solutions, str(record.header.get("function", "")), parts)
+            results.append(CheckResult(problem is None, problem or ""))
+        elif record.kind == "result" and isinstance(passed, bool):
             message = str(record.header.get("message", ""))
             results.append(CheckResult(passed, message, float(record.header.get("weight", 1))))
     return results
@@ -66,6 +72,7 @@ def check_notebook(path: Path, *, cell_timeout: float = 120.0) -> list[PartResul
         warm=(),
         hidden=(),
         hidden_lines=frozenset(),
+        graded_names=graded_names(nb),
     )
     spliced = Spliced(list(code.items()), {i: code[i] for i in prepared.rules})
     folder = path.resolve().parent
@@ -85,7 +92,9 @@ def check_notebook(path: Path, *, cell_timeout: float = 120.0) -> list[PartResul
             scored = score(
                 prepared,
                 run.outcomes,
-                lambda index: _checks_of(store, index),
+                lambda index: _checks_of(
+                    store, index, list(spliced.solutions.values()), prepared.graded_names
+                ),
                 static_violations(prepared, spliced),
             )
         finally:

@@ -157,13 +157,14 @@ def check_no_python_loops(function: Callable[..., Any], *, weight: float = 1) ->
     """Check that ``function`` (and the functions of yours it calls) has no ``for`` or
     ``while`` loop, comprehension, recursion or ``map``-like call.
 
-    Used where an exercise asks for a vectorized implementation. While grading, the grader
-    reads the solution cells' source itself (:mod:`autograder.rules.loops`).
+    Used where an exercise asks for a vectorized implementation. While grading (and in
+    ``check``), the solution cells' source is read outside the notebook's process, helpers
+    followed (:mod:`autograder.rules.loops`); in a plain Jupyter session, only this function's.
     """
     name = str(getattr(function, "__name__", "function"))[:200]
     mode = _mode()
     header = {"kind": "no-loops", "function": name, "call": name, "weight": weight}
-    if mode in (EXPECT, ANSWER):
+    if mode:  # judged on the solution cells' source by the grader (or by `check` itself)
         _send(header)
         return
     from .rules.loops import loop_problem

@@ -150,13 +150,13 @@ def to_plain(value: Any, depth: int = 0) -> dict:
 
 
 class Opaque:
-    """A result that was neither a number nor a tuple, shown by its type name only."""
+    """A result that cannot be compared (a type the grader does not read), shown by a phrase."""
 
-    def __init__(self, type_name: str) -> None:
-        self.type_name = type_name
+    def __init__(self, description: str) -> None:
+        self.description = description  # a noun phrase: "a list", "an array of dtype <U1"
 
     def __repr__(self) -> str:
-        return f"<a {self.type_name}>"
+        return self.description
 
     def __eq__(self, other: object) -> bool:
         return False
@@ -167,7 +167,7 @@ class Opaque:
 def from_plain(data: Any, depth: int = 0) -> Any:
     """The value :func:`to_plain` described (untrusted input: anything odd becomes Opaque)."""
     if not isinstance(data, dict) or "type" not in data or depth > 5:
-        return Opaque("unreadable value")
+        return Opaque("an unreadable value")
     kind, value = data["type"], data.get("value")
     if kind in ("tuple", "list") and isinstance(value, list):
         items = [from_plain(v, depth + 1) for v in value[:100]]
@@ -180,7 +180,12 @@ def from_plain(data: Any, depth: int = 0) -> Any:
         return value
     if kind == "str" and isinstance(value, str):
         return value[:1000]
-    return Opaque(str(kind)[:100])
+    return Opaque(a_noun(str(kind)[:100]))
+
+
+def a_noun(noun: str) -> str:
+    """``a list``, ``an int``: the article a type name needs."""
+    return f"an {noun}" if noun[:1].lower() in "aeiou" else f"a {noun}"
 
 
 def array_header(value: np.ndarray) -> dict:
@@ -193,11 +198,11 @@ def array_from(header: dict, payload: bytes) -> np.ndarray | Opaque:
         dtype = np.dtype(str(header.get("dtype", "")))
         shape = tuple(int(n) for n in header.get("shape", ()))
     except (TypeError, ValueError):
-        return Opaque("unreadable array")
+        return Opaque("an unreadable array")
     if dtype.kind not in NUMERIC_KINDS or dtype.hasobject or len(shape) > 32:
-        return Opaque(f"array of dtype {dtype}")
+        return Opaque(f"an array of dtype {dtype}")
     if any(n < 0 for n in shape) or int(np.prod(shape, dtype=np.int64)) * dtype.itemsize != len(
         payload
     ):
-        return Opaque("array whose data does not match its shape")
+        return Opaque("an array whose data does not match its shape")
     return np.frombuffer(payload, dtype=dtype).reshape(shape)

@@ -27,6 +27,7 @@ from .notebooks import (
     source_notebooks,
     write_notebook,
 )
+from .rules import part_rules
 
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 
@@ -45,6 +46,7 @@ def student_version(source: NotebookNode) -> NotebookNode:
     )
 
     nb = copy.deepcopy(source)
+    state_rules(nb)
     resources: dict = {}
     for preprocessor in (
         CheckCellMetadata(),
@@ -74,6 +76,32 @@ def student_version(source: NotebookNode) -> NotebookNode:
             f"solution or test cell in nbgrader metadata:\n{leaked[0][:200]}"
         )
     return nb
+
+
+RULE_HEADING = "**What your code may not use.**"
+
+
+def state_rules(nb: NotebookNode) -> None:
+    """Say each part's rule in words where the learner reads the instructions: the rule most
+    parts share after the first markdown cell, and a part's own rule after the markdown cell
+    before its solution cell (:mod:`autograder.rules`)."""
+    rules = part_rules(nb)
+    if not rules:
+        return
+    words = {index: rule.in_words() for index, rule in rules.items()}
+    common = max(set(words.values()), key=list(words.values()).count)
+    markdown = [i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"]
+    if markdown:
+        first = nb.cells[markdown[0]]
+        first.source = (
+            f"{first.source.rstrip()}\n\n{RULE_HEADING} {common} The grader checks it "
+            "(and `check` shows the same verdict): a part whose code uses any of these earns 0."
+        )
+    for index, text in words.items():
+        before = [i for i in markdown if i < index]
+        if text != common and before:
+            cell = nb.cells[before[-1]]
+            cell.source = f"{cell.source.rstrip()}\n\n{RULE_HEADING} In this part: {text}"
 
 
 def _release_key(raw: bytes) -> str:

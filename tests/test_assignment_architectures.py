@@ -119,7 +119,7 @@ def test_public_messages_name_the_failing_configuration(graded):
         (found,) = [p for p in graded[student].parts if p.grade_id == part]
         return found.message
 
-    assert "state_dict entries" in message("projection-only-on-stride", "basic-block")
+    assert "state_shapes(BasicBlock(2, 3))" in message("projection-only-on-stride", "basic-block")
     assert "ReLU mask" in message("relu-before-add", "gradient")
     assert "stride=2" in message("bottleneck-stride-on-1x1", "bottleneck")
     assert "'flops' column" in message("flops-are-macs", "layer-table")

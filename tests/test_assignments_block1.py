@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from notebook_helpers import edit_cell, load, save, source_path
 
-from autograder.grade import grade_assignment
+from autograder.grading import grade_assignment
 
 
 def conv2d_class() -> dict[str, dict]:

@@ -75,6 +75,7 @@ def run_job(jobs: _Jobs | None = None, report_fd: int = REPORT_FD) -> None:
     for fd in (jobs.fd, report_fd):
         os.set_inheritable(fd, False)  # not for the learner's subprocesses
     sys.stdin = open(os.devnull)  # input() fails at once instead of waiting forever
+    sys.path[0:1] = [""]  # the notebook's own folder first, as in Jupyter (not the runner's)
     os.environ[CHANNEL_VARIABLE] = str(report_fd)
     job = jobs.next()
     if job.get("t") != "job":

@@ -246,6 +246,7 @@ def enter(spec: dict) -> None:
     flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID
     _check(libc.unshare(flags), "unshare")
     _become_init_of_new_namespace()
+    os.setsid()  # its own session and process group, led by itself (process 1 of its namespace)
     _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
     # Handles on what gets covered and mounted back, taken before anything is covered.
     keep = {p: os.open(p, O_PATH | os.O_DIRECTORY) for p in [scratch, *reveal]}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..comparisons import array_problem, format_failure, value_problem
-from ..protocol import Opaque, array_from, from_plain
+from ..protocol import Opaque, a_noun, array_from, from_plain
 from ..rules.loops import loop_problem
 from .records import Record, RecordStore
 from .results import CheckResult
@@ -21,7 +21,7 @@ from .results import CheckResult
 def _value(store: RecordStore, record: Record) -> Any:
     if record.kind == "array":
         if record.header.get("dtype") is None:
-            return Opaque(str(record.header.get("type", "nothing readable"))[:100])
+            return Opaque(a_noun(str(record.header.get("type", "nothing readable"))[:100]))
         return array_from(record.header, store.payload(record))
     return from_plain(record.header.get("value"))
 
@@ -31,8 +31,10 @@ def judge_cell(
     answer_store: RecordStore,
     index: int,
     solution_sources: list[str],
+    parts: frozenset[str] = frozenset(),
 ) -> list[CheckResult]:
-    """One result per expected check of cell ``index``, in order."""
+    """One result per expected check of cell ``index``, in order (``parts``: the functions other
+    parts grade, see :func:`autograder.rules.loops.loop_problem`)."""
     expected = expected_store.records(index)
     answers = answer_store.records(index)
     overflow = index in answer_store.overflow
@@ -42,7 +44,7 @@ def judge_cell(
         call = str(want.header.get("call", "your function"))
         config = str(want.header.get("config", ""))
         if want.kind == "no-loops":
-            problem = loop_problem(solution_sources, str(want.header.get("function", "")))
+            problem = loop_problem(solution_sources, str(want.header.get("function", "")), parts)
             results.append(CheckResult(problem is None, problem or "", weight))
             continue
         if position >= len(answers) or answers[position].kind != want.kind:
@@ -66,6 +68,8 @@ def _compare(expected_store, want: Record, answer_store, got: Record):
         if want.kind == "array":
             if isinstance(wanted, Opaque):
                 return (f"could not be judged: the instructor's test gave {wanted!r}", "")
+            if isinstance(actual, Opaque) and actual.description.startswith("an array of dtype"):
+                return (f"returned {actual!r}, expected numbers", "")
             if isinstance(actual, Opaque):
                 return (
                     f"returned {actual!r}, expected a NumPy array",

@@ -4,18 +4,21 @@ One :class:`RecordStore` per run: the instructor's expectation run (saved to the
 read by every grading worker) and each learner's answers (a private temporary folder of the
 grading worker, never the learner's scratch folder: the grader never opens a file the learner
 could have replaced). Answers are untrusted: the store keeps at most :data:`MAX_ANSWER_BYTES` of
-payload and :data:`MAX_HEADER_BYTES` of headers per run, and a cell's records beyond
-:data:`MAX_RECORDS_PER_CELL`; a cell that sent more is marked as overflowing and its checks fail.
+payload and :data:`MAX_HEADER_BYTES` of headers per run, :data:`MAX_CELL_BYTES` of payload and
+:data:`MAX_RECORDS_PER_CELL` records per cell; a cell that sent more is marked as overflowing and
+its checks beyond the cut fail.
 """
 
 from __future__ import annotations
 
 import json
 import mmap
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-MAX_ANSWER_BYTES = 512 << 20  # payload of one learner's run
+MAX_ANSWER_BYTES = 512 << 20  # payload of one learner's run (spooled to the grader's disk)
+MAX_CELL_BYTES = 128 << 20  # ... of one cell: a flood in one part costs that part only
 MAX_HEADER_BYTES = 32 << 20  # headers of one learner's run, kept in memory
 MAX_RECORDS_PER_CELL = 5000
 MAX_VALUE_TEXT = 64 << 10  # a scalar or tuple answer, as JSON
@@ -57,14 +60,14 @@ class RecordStore:
         self.overflow: set[int] = set()
         self._pending: list[Record] = []
         self._cell: int | None = None
-        self._payload_bytes = self._header_bytes = 0
-        self._file = (folder / PAYLOAD_FILE).open("ab")
+        self._payload_bytes = self._header_bytes = self._cell_bytes = 0
+        self._file = (folder / PAYLOAD_FILE).open("wb")  # a store always starts empty
         self._map: mmap.mmap | None = None
 
     # --- the Recorder protocol ----------------------------------------------------------------
 
     def start(self, index: int) -> None:
-        self._cell, self._pending = index, []
+        self._cell, self._pending, self._cell_bytes = index, [], 0
 
     def add(self, header: dict, payload: bytes) -> None:
         if self._cell is None or self._cell in self.overflow:
@@ -75,6 +78,7 @@ class RecordStore:
             size = len(json.dumps(kept))
             if (
                 len(self._pending) >= MAX_RECORDS_PER_CELL
+                or self._cell_bytes + len(payload) > MAX_CELL_BYTES
                 or self._payload_bytes + len(payload) > MAX_ANSWER_BYTES
                 or self._header_bytes + size > MAX_HEADER_BYTES
             ):
@@ -85,6 +89,7 @@ class RecordStore:
         if payload:
             self._file.write(payload)
             self._payload_bytes += len(payload)
+            self._cell_bytes += len(payload)
         self._pending.append(Record(str(kept.get("kind", "")), kept, offset, len(payload)))
 
     def finish(self, index: int, keep: bool) -> None:
@@ -100,7 +105,8 @@ class RecordStore:
     def payload(self, record: Record) -> bytes:
         if not record.nbytes:
             return b""
-        self._file.flush()
+        if self._file.writable():
+            self._file.flush()
         if self._map is None or len(self._map) < record.offset + record.nbytes:
             if self._map is not None:
                 self._map.close()
@@ -111,6 +117,7 @@ class RecordStore:
     def save(self) -> None:
         """Write the index next to the payloads (for :meth:`load` in another process)."""
         self._file.flush()
+        os.fsync(self._file.fileno())
         lines = [
             json.dumps({"cell": cell, "header": r.header, "offset": r.offset, "nbytes": r.nbytes})
             for cell, records in sorted(self.cells.items())
@@ -124,7 +131,7 @@ class RecordStore:
         store = cls.__new__(cls)
         store.folder, store.trusted, store.overflow = folder, True, set()
         store.cells, store._map = {}, None
-        store._file = (folder / PAYLOAD_FILE).open("ab")
+        store._file = (folder / PAYLOAD_FILE).open("rb")
         for line in (folder / INDEX_FILE).read_text(encoding="utf-8").splitlines():
             if line.strip():
                 data = json.loads(line)

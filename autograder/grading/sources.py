@@ -56,6 +56,7 @@ class SourceNotebook:
     warm: tuple[str, ...]  # modules a warm runner imports for this notebook
     hidden: tuple[Path, ...]  # files and folders the learner's process must not see
     hidden_lines: frozenset[str]  # lines of the hidden tests, never shown to a learner
+    graded_names: frozenset[str] = frozenset()  # the learner's functions the tests call
 
     @property
     def tests(self) -> list[int]:
@@ -109,6 +110,7 @@ def _load(path: Path, mtime_ns: int) -> SourceNotebook:  # noqa: ARG001 - part o
         warm=warm,
         hidden=(*instructor_only(), *_module_paths(hidden_modules)),
         hidden_lines=_hidden_lines(source),
+        graded_names=graded_names(source),
     )
 
 
@@ -185,8 +187,10 @@ def _used_names(tree: ast.AST) -> set[str]:
 
 
 def dependencies(source: NotebookNode) -> dict[int, frozenset[int]]:
-    """Test cell -> the solution cells whose names it uses, directly or through other cells
-    (a locked helper that calls a learner's function counts)."""
+    """Test cell -> the solution cells it exercises: those defining a name it uses, directly or
+    through a locked helper cell (``padding_pair`` calling a learner's ``same_padding``). Not
+    through another solution cell: a part answers for its own code, and what a learner's
+    function calls at run time is judged at run time."""
     defined: dict[str, list[int]] = {}
     used: dict[int, set[str]] = {}
     for index, cell in enumerate(source.cells):
@@ -207,11 +211,30 @@ def dependencies(source: NotebookNode) -> dict[int, frozenset[int]]:
             current = todo.pop()
             for name in used.get(current, ()):
                 for provider in defined.get(name, ()):
-                    if provider not in seen and provider != current:
-                        seen.add(provider)
-                        todo.append(provider)
+                    if provider in seen or provider == current:
+                        continue
+                    seen.add(provider)
+                    if not is_solution_cell(source.cells[provider]):
+                        todo.append(provider)  # follow a locked helper, not a solution cell
         depends[test] = frozenset(i for i in seen if is_solution_cell(source.cells[i]))
     return depends
+
+
+def graded_names(source: NotebookNode) -> frozenset[str]:
+    """Names the solution cells define and the test cells use: the functions parts grade."""
+    defined, used = set(), set()
+    for cell in source.cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        if is_solution_cell(cell):
+            defined |= _defined_names(tree)
+        elif is_test_cell(cell):
+            used |= _used_names(tree)
+    return frozenset(defined & used)
 
 
 def _hidden_lines(source: NotebookNode) -> frozenset[str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..execution import sandbox
 from ..execution.cells import Isolation, WarmRunners, run_cells
 from ..execution.users import SandboxUser
-from ..notebooks import NotebookError, grade_id
+from ..notebooks import NotebookError, grade_id, is_test_cell
 from ..protocol import ANSWER, MODE_VARIABLE, SEED_VARIABLE
 from ..rules.guard import cell_filename
 from ..rules.static import Cell, Violation, find_violations
@@ -64,7 +64,7 @@ def static_violations(prepared: SourceNotebook, spliced: Spliced) -> dict[int, l
             text = spliced.solutions.get(index, "")
             cells.append(Cell(index, text, prepared.rules[index].forbidden))
         else:
-            cells.append(Cell(index, cell.source, None))
+            cells.append(Cell(index, cell.source, None, test=is_test_cell(cell)))
     found: dict[int, list[Violation]] = {}
     for violation in find_violations(cells):
         found.setdefault(violation.cell, []).append(violation)
@@ -134,7 +134,9 @@ def grade_notebook(
             scored = score(
                 prepared,
                 run.outcomes,
-                lambda index: judge_cell(expected, answers, index, solutions),
+                lambda index: judge_cell(
+                    expected, answers, index, solutions, prepared.graded_names
+                ),
                 violations,
                 disk_mb=options.disk_mb,
                 budget_exhausted=run.budget_exhausted,
@@ -173,10 +175,10 @@ def grade_student(
     if folder.refused:
         problems.append(Problem(Status.INVALID, folder.refused))
     else:
-        assignment, why = assignment_folder(folder.path, context.assignment)
+        assignment, why, invalid = assignment_folder(folder.path, context.assignment)
         for source in prepared:
             if assignment is None:
-                problems.append(Problem(Status.MISSING, why))
+                problems.append(Problem(Status.INVALID if invalid else Status.MISSING, why))
                 break
             found, note = find_submission(assignment, source.path.name)
             if found is None:

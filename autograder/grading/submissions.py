@@ -88,18 +88,19 @@ def find_submission(folder: Path, expected: str) -> tuple[Path | None, str]:
     return None, f"no notebook {expected}; found {names} and could not tell which one to grade"
 
 
-def assignment_folder(student: Path, assignment: str) -> tuple[Path | None, str]:
-    """``student/assignment`` if it is a real folder (not a link), else (None, why)."""
+def assignment_folder(student: Path, assignment: str) -> tuple[Path | None, str, bool]:
+    """``student/assignment`` if it is a real folder (not a link): (folder, "", False), else
+    (None, why, whether something stands there that is not a folder)."""
     folder = student / assignment
     try:
         info = folder.lstat()
     except FileNotFoundError:
-        return None, f"no folder {assignment}/ in the submission"
+        return None, f"no folder {assignment}/ in the submission", False
     if stat.S_ISLNK(info.st_mode):
-        return None, f"{assignment}/ is a symbolic link; submit the folder itself"
+        return None, f"{assignment}/ is a symbolic link; submit the folder itself", True
     if not stat.S_ISDIR(info.st_mode):
-        return None, f"{assignment} is not a folder"
-    return folder, ""
+        return None, f"{assignment} is not a folder", True
+    return folder, "", False
 
 
 def read_submission(path: Path) -> NotebookNode:

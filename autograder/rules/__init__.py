@@ -27,9 +27,10 @@ from .catalogue import DEFAULT_FORBID, GROUPS, expand
 GROUP_WORDS = {
     "@library-convolutions": "any library that computes a convolution for you (numpy.convolve "
     "and numpy.correlate, numpy.fft, SciPy, PyTorch, TensorFlow, JAX, scikit-image, OpenCV)",
-    "@course-code": "the course's own code (autograder, cnnbook)",
+    "@course-code": "the course's own code (autograder, cnnbook) or the functions of the tests",
     "@introspection": "introspection or code built at run time (gc, inspect, importlib, ctypes, "
-    "sys.modules, exec/eval of a string built at run time, attributes such as __globals__)",
+    "sys.modules, exec/eval of a string built at run time, attributes such as __globals__), or "
+    "changes to a library's functions (monkeypatching)",
 }
 # Modules that only ever compute expected values: a test cell may import them, but only for an
 # expected value (``lambda: ...``), never in the learner's process.

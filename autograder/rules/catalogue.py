@@ -126,6 +126,8 @@ DUNDER_ESCAPES = frozenset(
 # Built-in functions that run or look up code by a string; checked when their argument is a
 # constant, forbidden when it is built at run time.
 DYNAMIC_BUILTINS = frozenset({"exec", "eval", "compile", "__import__", "globals", "vars"})
+# Names a notebook's process defines that reach the interpreter or the shell running the tests.
+SHELL_NAMES = frozenset({"get_ipython", "__builtins__", "__loader__", "__spec__"})
 
 
 def expand(entries: list[str] | tuple[str, ...]) -> frozenset[str]:

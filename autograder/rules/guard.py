@@ -4,8 +4,9 @@ The source check (:mod:`.static`) sees every name written in the solution cells.
 catches what it cannot see: a name built at run time, a helper module the learner wrote to
 disk and imported, a library function that computes a convolution on the learner's behalf.
 Learner code is any frame of one of the learner's solution cells (the runner compiles cell
-``INDEX`` under the name ``<cell-INDEX>``), of a file in the learner's folder, or of code built
-from a string (``exec``), judged by that cell's rule (the strictest rule for files and strings).
+``INDEX`` under the name ``<cell-INDEX>``) or of a file in the learner's folder, judged by that
+cell's rule (the strictest rule for files). Code built from a string counts as library code here
+(numba generates some): the source check judges a learner's ``exec`` instead.
 
 * ``import`` of a forbidden module, written in learner code, fails with
   :class:`ForbiddenError` (a library importing its own dependencies is not the learner's act);
@@ -63,6 +64,7 @@ class Guard:
         self.violations: list[dict] = []
         self.wrappers: dict[int, tuple[Any, Any]] = {}  # id(original) -> (original, wrapper)
         self.resolved: set[str] = set()
+        self.names: dict[int, list[str]] = {}  # id(wrapper) -> [its reported name]
         self._scanned: set[str] = set()
         self._busy = False
         self._import = builtins.__import__
@@ -79,8 +81,10 @@ class Guard:
             return index, grade_id, rule, frame.f_lineno
         if name.startswith(CELL_PREFIX):
             return None
-        if (self.folder and name.startswith(self.folder)) or name == "<string>":
+        if self.folder and name.startswith(self.folder):
             return -1, "", self.strictest, frame.f_lineno
+        # Library code, and code built from a string (numba and dataclasses generate some; a
+        # learner's exec of a string is judged by the source check instead)
         return ...  # type: ignore[return-value]
 
     def _nearest_notebook_code(self, depth: int):
@@ -137,13 +141,15 @@ class Guard:
 
     def _wrapper(self, name: str, original: Any) -> Any:
         guard = self
+        names = [name]  # the most public name it is reachable by, once known
 
         def guarded(*args, **kwargs):
             who = guard._nearest_notebook_code(2)
-            if who is not None and guard._forbids(who[2], name):
-                guard._refuse(who, name, "calls")
+            if who is not None and guard._forbids(who[2], names[0]):
+                guard._refuse(who, names[0], "calls")
             return original(*args, **kwargs)
 
+        self.names[id(guarded)] = names
         guarded.__name__ = getattr(original, "__name__", name.rsplit(".", 1)[-1])
         guarded.__qualname__ = guarded.__name__
         guarded.__doc__ = getattr(original, "__doc__", None)
@@ -165,7 +171,7 @@ class Guard:
 
     def _patch(self, loaded: list[str]) -> None:
         # public names first: a function reachable by several is reported by its public one
-        for forbidden in sorted(self.strictest, key=lambda n: ("._" in n, len(n), n)):
+        for forbidden in sorted(self.strictest, key=_publicness):
             if self._forbids(_IMPORT_ONLY, forbidden):
                 continue
             module = sys.modules.get(forbidden)
@@ -176,7 +182,11 @@ class Guard:
                 module_name, attribute = forbidden.rsplit(".", 1)
                 namespace = _namespace(sys.modules.get(module_name))
                 original = namespace.get(attribute) if namespace is not None else None
-                if callable(original) and not isinstance(original, type | _ModuleType):
+                if id(original) in self.names:  # already wrapped: keep the most public name
+                    names = self.names[id(original)]
+                    names[0] = min(names[0], forbidden, key=_publicness)
+                    self.resolved.add(forbidden)
+                elif callable(original) and not isinstance(original, type | _ModuleType):
                     self.resolved.add(forbidden)
                     if id(original) not in self.wrappers:
                         self.wrappers[id(original)] = (original, self._wrapper(forbidden, original))
@@ -228,6 +238,11 @@ def _guard_module(module: types.ModuleType) -> None:
         module.__class__ = _GuardedModule
     except TypeError:
         pass  # the import guard and the source check still hold
+
+
+def _publicness(name: str) -> tuple:
+    """Sort key: public names (no private module on the way) first, then shorter ones."""
+    return ("._" in name, len(name), name)
 
 
 def _namespace(module: Any) -> dict | None:

@@ -41,8 +41,14 @@ LOOPING_CALLS = frozenset(
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
 
 
-def loop_problem(sources: Iterable[str], name: str) -> str | None:
-    """Why ``name`` (defined in ``sources``, the learner's cells) is not loop-free, or None."""
+def loop_problem(
+    sources: Iterable[str], name: str, parts: frozenset[str] = frozenset()
+) -> str | None:
+    """Why ``name`` (defined in ``sources``, the learner's cells) is not loop-free, or None.
+
+    ``parts``: functions that other parts grade on their own; a loop in one of them is charged
+    to that part, so they are not followed into (every other function of the learner's is).
+    """
     definitions: dict[str, list[FunctionNode]] = {}
     for source in sources:
         try:
@@ -70,7 +76,7 @@ def loop_problem(sources: Iterable[str], name: str) -> str | None:
             if problem:
                 return _say(name, current, path, problem)
             for callee in dict.fromkeys(_called_names(function)):
-                if callee in definitions:
+                if callee in definitions and (callee == name or callee not in parts):
                     found = visit(callee, [*path, current])
                     if found:
                         return found

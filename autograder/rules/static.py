@@ -20,7 +20,7 @@ import ast
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .catalogue import DUNDER_ESCAPES, DYNAMIC_BUILTINS, matches
+from .catalogue import DUNDER_ESCAPES, DYNAMIC_BUILTINS, SHELL_NAMES, matches
 
 MAX_NESTED_CODE = 4  # exec("exec('...')") depth followed before giving up
 IMPORT_FUNCTIONS = frozenset(
@@ -50,6 +50,11 @@ class Violation:
                 f"line {self.line} looks up a name built at run time ({self.name}), which the "
                 "grader cannot check; write the name itself"
             )
+        if self.action == "changes":
+            return (
+                f"line {self.line} changes {self.name}: solutions may not change a library's "
+                "functions (or the tests' view of them)"
+            )
         return f"line {self.line} {self.action} {self.name}, which this part may not use"
 
 
@@ -58,20 +63,41 @@ class Cell:
     index: int
     source: str
     forbidden: frozenset[str] | None  # None: not the learner's code (aliases only)
+    test: bool = False  # a test cell: its functions are the tests' own, not the learner's
 
 
 def find_violations(cells: Iterable[Cell]) -> list[Violation]:
     """Every forbidden name each learner cell reaches, in notebook order."""
+    cells = list(cells)
     aliases: dict[str, str] = {}
     found: list[Violation] = []
+    trees = {}
     for cell in cells:
         try:
-            tree = ast.parse(cell.source)
+            trees[cell.index] = ast.parse(cell.source)
         except (SyntaxError, ValueError):
             continue  # a cell that does not parse runs nothing (it fails at run time)
-        visitor = _Visitor(aliases, cell.index, cell.forbidden, found)
-        visitor.visit(tree)
+    tests_own = {
+        node.name
+        for cell in cells
+        if cell.test and cell.index in trees
+        for node in ast.walk(trees[cell.index])
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    }
+    for cell in cells:
+        if cell.index in trees:
+            visitor = _Visitor(aliases, cell.index, cell.forbidden, found)
+            visitor.tests_own = tests_own - _defined_at_top(trees[cell.index])
+            visitor.visit(trees[cell.index])
     return found
+
+
+def _defined_at_top(tree: ast.AST) -> set[str]:
+    return {
+        node.name
+        for node in getattr(tree, "body", [])
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    }
 
 
 class _Visitor(ast.NodeVisitor):
@@ -86,6 +112,7 @@ class _Visitor(ast.NodeVisitor):
     ) -> None:
         self.aliases, self.cell, self.forbidden, self.found = aliases, cell, forbidden, found
         self.line_offset, self.depth = line_offset, depth
+        self.tests_own: set[str] = set()
 
     # --- reporting -------------------------------------------------------------------------
 
@@ -173,9 +200,28 @@ class _Visitor(ast.NodeVisitor):
         self.visit(node.value)
         name = self.resolve(node.value)
         for target in node.targets:
+            self._judge_patch(target)
             self._bind(target, name)
             if not isinstance(target, ast.Name):
                 self.visit(target)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self._judge_patch(node.target)
+        self.generic_visit(node)
+
+    def visit_Delete(self, node: ast.Delete) -> None:
+        for target in node.targets:
+            self._judge_patch(target)
+        self.generic_visit(node)
+
+    def _judge_patch(self, target: ast.AST) -> None:
+        """``np.allclose = ...``: changing a library's functions (monkeypatching) is never a
+        solution; it could change what the tests see."""
+        for node in ast.walk(target):
+            if isinstance(node, ast.Attribute) and self.forbidden is not None:
+                base = self.resolve(node.value)
+                if base is not None:
+                    self.report(node, f"{base}.{node.attr}", "changes", "@introspection")
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:
@@ -277,12 +323,15 @@ class _Visitor(ast.NodeVisitor):
     # --- uses -------------------------------------------------------------------------------
 
     def visit_Name(self, node: ast.Name) -> None:
-        if node.id in DUNDER_ESCAPES and self.forbidden is not None:
+        if (node.id in DUNDER_ESCAPES or node.id in SHELL_NAMES) and self.forbidden is not None:
             self.report(node, node.id, "uses", "@introspection")
             return
         if isinstance(node.ctx, ast.Load):
             if node.id in DYNAMIC_BUILTINS and node.id not in self.aliases:
                 return  # judged where it is called (constant arguments are fine)
+            if node.id in self.tests_own and node.id not in self.aliases and self.forbidden:
+                self.report(node, f"{node.id} (a function of the tests)", "uses", "@course-code")
+                return
             self.judge(node, self.aliases.get(node.id), "uses")
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
@@ -307,6 +356,10 @@ class _Visitor(ast.NodeVisitor):
             self._judge_code(node, plain)
         elif plain == "globals" or (plain == "vars" and not node.args):
             self.report(node, f"{plain}()", "uses", "@introspection")
+        elif plain in ("setattr", "delattr") and node.args and self.forbidden is not None:
+            base = self.resolve(node.args[0])
+            if base is not None:
+                self.report(node, f"{plain}({base}, ...)", "changes", "@introspection")
         lookup = plain in ("getattr", "__import__") or function in IMPORT_FUNCTIONS
         if lookup and node.args:
             target = self.resolve_call(node)

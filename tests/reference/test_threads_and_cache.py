@@ -87,24 +87,30 @@ ref.conv2d_backward(y, x, w, padding=1)
 ref.conv1d(x[:, :, 0], w[:, :, 0], padding=1)
 ref.max_pool2d_backward(ref.max_pool2d(x, 2), x, 2)
 ref.avg_pool2d_backward(ref.avg_pool2d(x, 2), x, 2)
-print(json.dumps({"seconds": time.perf_counter() - start}))
+import sys
+from numba.core.registry import CPUDispatcher
+dispatchers = {id(d): d for name, module in list(sys.modules.items())
+               if name.startswith("autograder.reference") for d in vars(module).values()
+               if isinstance(d, CPUDispatcher)}.values()
+print(json.dumps({"seconds": time.perf_counter() - start,
+                  "hits": sum(sum(d.stats.cache_hits.values()) for d in dispatchers),
+                  "misses": sum(sum(d.stats.cache_misses.values()) for d in dispatchers)}))
 """
 
 
-def _cold_start_seconds() -> float:
+def _cold_start() -> dict:
     out = subprocess.run(
         [sys.executable, "-c", COLD_START], capture_output=True, text=True, timeout=300, check=True
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def test_a_second_process_loads_the_compiled_kernels_from_disk():
-    _cold_start_seconds()  # compiles whatever is not cached yet (slow once)
-    # Measured 0.5-0.6 s here (import of numpy + numba + the package, then loading the cached
-    # machine code); compiling instead takes 10-30 s, so the bound leaves room for a busy machine
-    # and still catches a cache that does not work.
-    seconds = min(_cold_start_seconds() for _ in range(2))
-    assert seconds < 3.0, f"second process took {seconds:.2f} s to import and call the kernels"
+    """Counted, not timed (a timing depends on the machine's load): a second process finds
+    every kernel it calls in numba's cache and compiles none."""
+    _cold_start()  # compiles whatever is not cached yet (slow once)
+    second = _cold_start()
+    assert second["misses"] == 0 and second["hits"] > 0, second
 
 
 def test_one_thread_setting_starts_no_thread():

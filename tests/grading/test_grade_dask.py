@@ -6,7 +6,7 @@ import pytest
 from distributed import LocalCluster
 from notebook_helpers import ROOT, edit_cell, load, save, source_path
 
-from autograder.grade import grade_assignment
+from autograder.grading import grade_assignment
 
 
 @pytest.mark.slow

@@ -8,11 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from autograder import execute, sandbox
-from autograder.execute import Isolation, run_cells
-from autograder.notebooks import REPO_ROOT, SOLUTIONS_DIR
+from autograder.execution import sandbox
+from autograder.execution.cells import Isolation, WarmRunners, run_cells
+from autograder.execution.users import FIRST_UID, SandboxUser
+from autograder.layout import PROJECT_ROOT as REPO_ROOT
+from autograder.layout import REFERENCE_DIR, SOLUTIONS_DIR
 
-UID = sandbox.claim_uid()  # never a user id a concurrent grading worker holds
+USER = SandboxUser()  # never a user id a concurrent grading worker holds
+UID = USER.uid
 
 
 @pytest.fixture(scope="module", params=["zygote", "launcher"])
@@ -24,6 +27,11 @@ def isolated(request, tmp_path_factory):
     (secret_dir / "grades.csv").write_text("alice,15\n")
     scratch = tmp_path_factory.mktemp("scratch")
     neighbour = tmp_path_factory.mktemp("other-student")
+    # a world-writable folder of the host outside /tmp (like /run/lock): read-only inside
+    open_dir = Path("/opt") / f"autograder-test-{os.getpid()}"
+    open_dir.mkdir(exist_ok=True)
+    open_dir.chmod(0o1777)
+    request.addfinalizer(lambda: __import__("shutil").rmtree(open_dir, ignore_errors=True))
     (neighbour / "answer.txt").write_text("42")
     cells = {
         "uid": f"import os\nassert os.getuid() == {UID} and os.getgid() == {UID}",
@@ -36,8 +44,18 @@ def isolated(request, tmp_path_factory):
         "project-readonly": f"open({str(REPO_ROOT / 'README.md')!r}, 'a')",
         "home": "open('/root/.bashrc').read()",
         "own-scratch": "open('mine.txt', 'w').write('ok')\nassert open('mine.txt').read() == 'ok'",
-        "imports": "import numpy as np\nfrom autograder import reference as ref\n"
-        "assert ref.conv1d(np.ones((1, 1, 5)), np.ones((1, 1, 3))).shape == (1, 1, 3)",
+        "imports": "import numpy as np\nfrom autograder.checks import check_array",
+        "hidden-module": "from autograder.reference import conv2d",
+        "pid-namespace": "assert os.getpid() == 1\n"
+        "assert sorted(int(p) for p in os.listdir('/proc') if p.isdigit()) == [1]",
+        "read-only-host": "open('/run/lock/planted.txt', 'w').write('x')",
+        "read-only-world-writable": "import errno\ntry:\n"
+        f"    open({str(open_dir / 'planted.txt')!r}, 'w').write('x')\n"
+        "except OSError as e:\n    assert e.errno == errno.EROFS, e\n"
+        "else:\n    raise AssertionError('wrote to the host')",
+        "private-tmp": "open('/tmp/planted.txt', 'w').write('x')\n"
+        "assert open('/tmp/planted.txt').read() == 'x'",
+        "no-new-privs": "assert 'NoNewPrivs:\\t1' in open('/proc/self/status').read()",
         "own-session": "assert os.getsid(0) == os.getpid() == os.getpgid(0)",
         "no-grader-sockets": "assert not [f for f in os.listdir('/proc/self/fd')\n"
         "    if os.path.exists(f'/proc/self/fd/{f}')\n"
@@ -47,20 +65,23 @@ def isolated(request, tmp_path_factory):
         "after": "x = 1",
     }
     names = list(cells)
+    runners = WarmRunners()
     result = run_cells(
         list(enumerate(cells.values())),
         scratch,
         cell_timeout=20,
         isolation=Isolation(
-            hide=(SOLUTIONS_DIR, REPO_ROOT / ".git", secret_dir),
-            uid=UID,
+            hide=(SOLUTIONS_DIR, REPO_ROOT / ".git", secret_dir, REFERENCE_DIR),
+            user=USER,
             max_processes=32,
-            warm=("numpy", "autograder.reference"),
+            warm=("numpy",),
             use_zygote=request.param == "zygote",
         ),
+        runners=runners,
     )
     if request.param == "zygote":  # it started (single-threaded) and served, no fallback
-        assert execute._zygote is not None and execute._zygote.alive()
+        assert runners.current is not None and runners.current.alive()
+    runners.close()
     return {name: result.outcomes[i] for i, name in enumerate(names)}, scratch, result
 
 
@@ -72,6 +93,10 @@ def isolated(request, tmp_path_factory):
         "own-scratch",
         "imports",
         "own-session",
+        "pid-namespace",
+        "private-tmp",
+        "no-new-privs",
+        "read-only-world-writable",
         "no-grader-sockets",
         "after",
     ],
@@ -91,6 +116,8 @@ def test_what_a_learner_may_do(isolated, name):
         ("home", "FileNotFoundError"),
         ("network", "OSError"),
         ("project-readonly", "PermissionError"),
+        ("hidden-module", "ImportError"),
+        ("read-only-host", "FileNotFoundError"),
         ("fork-bomb", "BlockingIOError"),
     ],
 )
@@ -129,7 +156,8 @@ def test_concurrent_grading_processes_never_share_a_sandbox_user():
     import subprocess
     import sys
 
-    script = "from autograder import sandbox; import time; print(sandbox.claim_uid(), flush=True); "
+    script = "from autograder.execution.users import SandboxUser; import time; "
+    script += "print(SandboxUser().uid, flush=True); "
     script += "time.sleep(3)"
     workers = [
         subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
@@ -138,23 +166,27 @@ def test_concurrent_grading_processes_never_share_a_sandbox_user():
     uids = [int(w.stdout.readline()) for w in workers]
     for w in workers:
         w.wait()
-    assert len(set(uids)) == 3 and all(u >= sandbox.FIRST_UID for u in uids)
+    assert len(set(uids)) == 3 and all(u >= FIRST_UID for u in uids)
 
 
 def test_a_forked_grading_worker_claims_its_own_sandbox_user():
-    """Grading workers forked from a process that holds a user id (the command line, a test
-    session) must not inherit it: one worker's clean-up would kill the other's learners."""
+    """A grading worker forked from a process that holds a user id (the command line, a test
+    session) must not share it: one worker's clean-up would kill the other's learners. The
+    worker's own Worker object claims a new one."""
+    from autograder.grading.workers import this_worker
+
+    this_worker()  # this process's
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(read)
-        os.write(write, str(sandbox.claim_uid()).encode())
+        os.write(write, str(this_worker().user.uid).encode())
         os._exit(0)
     os.close(write)
     child_uid = int(os.read(read, 100))
     os.close(read)
     os.waitpid(pid, 0)
-    assert child_uid != UID and child_uid >= sandbox.FIRST_UID
+    assert child_uid not in (UID, this_worker().user.uid) and child_uid >= FIRST_UID
 
 
 def test_scratch_quota_caps_what_can_be_written_and_leaves_nothing(tmp_path):

@@ -13,7 +13,7 @@ import time
 import pytest
 from notebook_helpers import ASSIGNMENTS, ROOT, edit_cell, load, save, source_path
 
-from autograder.grade import CSV_COLUMNS, grade_assignment
+from autograder.grading import CSV_COLUMNS, grade_assignment
 
 RELEASED = ROOT / "chapters" / "02-conv1d" / "conv1d.ipynb"
 
@@ -111,9 +111,16 @@ EXPECTED = {
     "asks-input": (8, "ok"),  # output_length undefined: the loop version needs it
     "floods-output": (15, "ok"),
     "edits-test": (10, "tampered"),  # the instructor's test runs and still fails the wrong loop
-    "fakes-checker": (10, "ok"),  # patches check_no_python_loops: the grader reads the source
-    "silences-checks": (0, "ok"),  # no answer is recorded, so nothing can be judged a pass
-    "fakes-success-output": (10, "ok"),
+    # imports autograder.checks to patch check_no_python_loops (and loops in im2col): a forbidden
+    # import, so the im2col parts earn 0 whatever the loops; the grader reads the source anyway
+    "fakes-checker": (10, "forbidden"),
+    # imports autograder.checks to silence every check: the import is refused (the checks keep
+    # recording), the output-length parts break their rule (0); the other parts are graded as
+    # usual: same padding and im2col right (8), the loop wrong
+    "silences-checks": (8, "forbidden"),
+    # replaces builtins.AssertionError: `builtins` is off limits (output length: 0), and the
+    # wrong loop still fails: 8
+    "fakes-success-output": (8, "forbidden"),
     "no-folder": (0, "missing"),
 }
 
@@ -227,7 +234,7 @@ def test_a_failing_expectation_run_stops_the_learners_started_early(tmp_path, mo
     """Once a grading run has warmed the numba cache for a source, the next one starts the
     learners' runs while the expectations are recorded. If that fails, grading stops with the
     instructor's error and no learner gets a result."""
-    from autograder import grade
+    from autograder.grading import assignment, expectations
 
     src = load(source_path("conv1d"))
     submissions = tmp_path / "submissions"
@@ -239,8 +246,8 @@ def test_a_failing_expectation_run_stops_the_learners_started_early(tmp_path, mo
         time.sleep(1)  # the learners run meanwhile
         raise ValueError("conv1d.ipynb: test cell 'x' fails with the instructor's solution")
 
-    monkeypatch.setattr(grade, "prepare_expectations", failing)
+    monkeypatch.setattr(assignment, "record_expectations", failing)
     with pytest.raises(ValueError, match="fails with the instructor"):
         grade_assignment("conv1d", submissions, tmp_path / "out", workers=2, seed=6)
-    assert (tmp_path / "out" / ".expectations" / "6" / grade.FAILED_MARKER).exists()
+    assert (tmp_path / "out" / ".expectations" / "6" / expectations.FAILED_MARKER).exists()
     assert not list((tmp_path / "out").glob("*/result.json"))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.execute import run_cells
+from autograder.execution.cells import run_cells
+from autograder.execution.outcomes import Cause
 
 
 def outcomes(cells, tmp_path, **kwargs):
@@ -40,7 +41,8 @@ def test_a_cell_that_ignores_the_alarm_is_killed(tmp_path):
 def test_a_process_exit_is_a_crash_and_later_cells_survive(tmp_path):
     statuses, result = outcomes(["x = 1", "import os; os._exit(7)", "assert x == 1"], tmp_path)
     assert statuses == ["ok", "crashed", "ok"]
-    assert "exited with code 7" in result.outcomes[1].evalue
+    assert result.outcomes[1].cause == Cause.EXITED
+    assert "exited with code 7" in result.outcomes[1].message
 
 
 @pytest.mark.parametrize(
@@ -65,10 +67,13 @@ def test_memory_limit(tmp_path):
 
 
 def test_the_notebook_budget_stops_everything(tmp_path):
-    cells = ["import time", "time.sleep(0.8)", "time.sleep(0.8)", "time.sleep(0.8)", "x = 1"]
-    statuses, result = outcomes(cells, tmp_path, cell_timeout=5, total_timeout=1.5)
+    # more sleeping than the budget, whatever the machine's load makes the start-up cost
+    cells = ["import time", *["time.sleep(1)"] * 8, "x = 1"]
+    statuses, result = outcomes(cells, tmp_path, cell_timeout=5, total_timeout=4)
     assert result.budget_exhausted
-    assert statuses[0] == "ok" and statuses[-1] == "not-run" and "timeout" in statuses
+    stopped = statuses.index("timeout")
+    assert set(statuses[:stopped]) <= {"ok"} and set(statuses[stopped + 1 :]) == {"not-run"}
+    assert result.outcomes[stopped].cause == Cause.BUDGET
 
 
 def test_the_seed_and_thread_limits_reach_the_cells(tmp_path):
@@ -82,3 +87,41 @@ def test_the_seed_and_thread_limits_reach_the_cells(tmp_path):
         env={"AUTOGRADER_SEED": "42"},
     )
     assert statuses == ["ok", "ok", "ok"]
+
+
+def test_a_cell_receives_nothing_of_the_cells_after_it(tmp_path):
+    """The runner gets one cell at a time: code in a cell cannot read a later (hidden) test."""
+    cells = [
+        "import gc\nseen = [o for o in gc.get_objects() if isinstance(o, str) and 'SECRET' in o]",
+        "assert not [s for s in seen if 'TOKEN' in s], seen",
+        "x = 'SECRET' + 'TOKEN'",
+    ]
+    statuses, result = outcomes(cells, tmp_path)
+    assert statuses == ["ok", "ok", "ok"], result.outcomes
+
+
+def test_bytes_written_to_the_report_channel_end_the_run_not_the_grader(tmp_path):
+    """The learner's code can write to the report channel: garbage there is a crash of that
+    cell (with its cause), and the cells after it run again in a fresh process."""
+    cells = [
+        "x = 1",
+        "import os\nos.write(int(os.environ['AUTOGRADER_CHANNEL_FD']), b'junk')",
+        "assert x == 1",
+    ]
+    statuses, result = outcomes(cells, tmp_path, env={"AUTOGRADER_MODE": "check"})
+    assert statuses == ["ok", "crashed", "ok"]
+    assert result.outcomes[1].cause == Cause.CHANNEL
+
+
+def test_a_forged_outcome_is_a_crash_of_that_cell(tmp_path):
+    """An outcome frame for another cell than the one running is refused."""
+    forge = (
+        "import os\nfrom autograder.protocol import write_frame\n"
+        "write_frame(int(os.environ['AUTOGRADER_CHANNEL_FD']), "
+        "{'t': 'outcome', 'index': 2, 'status': 'ok'})"
+    )
+    statuses, result = outcomes(
+        ["x = 1", forge, "assert x == 2"], tmp_path, env={"AUTOGRADER_MODE": "check"}
+    )
+    assert statuses == ["ok", "crashed", "error"]
+    assert result.outcomes[1].cause == Cause.CHANNEL

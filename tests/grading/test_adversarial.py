@@ -26,8 +26,9 @@ from pathlib import Path
 import pytest
 from notebook_helpers import ROOT, edit_cell, load, save, source_path
 
-from autograder import sandbox
-from autograder.grade import grade_assignment
+from autograder.execution import sandbox
+from autograder.execution.users import FIRST_UID
+from autograder.grading import grade_assignment
 
 pytestmark = pytest.mark.slow
 
@@ -40,10 +41,28 @@ LOOP, IM2COL, SAME, OUTLEN = (
 )
 CELL_TIMEOUT = 8
 MEMORY_MB = 2048
+IM2COL_BODY = "    idx = np.arange(o)[:, None] * stride + np.arange(k)[None, :]\n    return x[idx]"
+LOOP_BODY = "    x = np.asarray(x, dtype=float)\n    w = np.asarray(w, dtype=float)\n    n, k"
+# Writable places of the host (besides the scratch folder) a learner could plant a message in.
+PLANT_FOLDERS = [
+    Path("/run/lock"),
+    Path("/dev/shm"),
+    Path("/var/tmp"),
+    Path("/tmp"),
+    Path("/opt") / "autograder-adversarial-open",
+]
 
 
 def src() -> dict:
     nb = load(source_path("conv1d"))
+    for cell in nb["cells"]:
+        if isinstance(cell["source"], list):
+            cell["source"] = "".join(cell["source"])
+    return nb
+
+
+def load_released() -> dict:
+    nb = load(RELEASED)
     for cell in nb["cells"]:
         if isinstance(cell["source"], list):
             cell["source"] = "".join(cell["source"])
@@ -165,27 +184,32 @@ def hostile_class(out: Path, port: int) -> dict[str, object]:
         "source-is-a-number": number_source,
         # A 50 MB notebook (a huge output saved in a cell): outputs are ignored: 15, ok.
         "huge-outputs-50mb": huge,
-        # Allocates until the 2 GiB address-space limit inside im2col_1d: MemoryError costs the
-        # im2col parts only: 10, memory.
+        # Asks for 8 GiB at once inside im2col_1d, far past the 2 GiB address-space limit: the
+        # MemoryError is immediate whatever the machine's load (an allocation loop could reach the
+        # time limit first on a busy machine) and costs the im2col parts only: 10, memory.
         "memory-hog": edit_cell(
             s,
             IM2COL,
             lambda t: t.replace(
                 "    x = np.asarray(x, dtype=float)\n    o = (len(x) - k)",
-                "    blocks = []\n    while True:\n        blocks.append(bytearray(64 * 2**20))\n"
+                "    blocks = [bytearray(8 * 2**30)]\n"
                 "    x = np.asarray(x, dtype=float)\n    o = (len(x) - k)",
             ),
         ),
-        # A segmentation fault in compiled code (here ctypes reading address 0, as numba does
-        # with an index out of bounds) inside im2col_1d: the im2col parts crash, the others
-        # stand, and the status says crashed, not memory: 10, crashed.
+        # A segmentation fault in compiled code (a numba kernel writing far out of bounds, as a
+        # wrong index does) inside im2col_1d: the im2col parts crash, the others stand, and the
+        # status says crashed, not memory: 10, crashed.
         "segfault": edit_cell(
             s,
             IM2COL,
-            lambda t: t.replace(
-                "    x = np.asarray(x, dtype=float)\n    o = (len(x) - k)",
-                "    import ctypes\n    ctypes.string_at(0)\n"
-                "    x = np.asarray(x, dtype=float)\n    o = (len(x) - k)",
+            lambda t: (
+                "from numba import njit\n\n\n@njit\ndef _poke(a):\n"
+                "    a[100_000_000_000] = 1.0\n\n\n"
+                + t.replace(
+                    "    x = np.asarray(x, dtype=float)\n    o = (len(x) - k)",
+                    "    _poke(np.zeros(1))\n"
+                    "    x = np.asarray(x, dtype=float)\n    o = (len(x) - k)",
+                )
             ),
         ),
         # A fork bomb at the top level of a solution cell (after its definitions): the process
@@ -271,7 +295,8 @@ def hostile_class(out: Path, port: int) -> dict[str, object]:
         # it after the definitions ran: 15, timeout.
         "sleeps-in-c": append(s, IM2COL, "import time\ntime.sleep(1e6)"),
         # Patches np.allclose/np.isclose/np.array_equal to always say True, with a wrong loop:
-        # the grader compares in its own process: 10, ok.
+        # the grader compares in its own process (the loop fails), and changing a library's
+        # functions breaks the output-length part's rule: 8, forbidden.
         "monkeypatches-numpy": prepend(
             wrong_stride(s),
             OUTLEN,
@@ -280,22 +305,23 @@ def hostile_class(out: Path, port: int) -> dict[str, object]:
         # Forges answer files for the loop's test cells (the right shapes, from the public
         # test) before they run, and makes them read-only so the real checks cannot write:
         # the loop's test cells fail: 10, ok.
-        "forges-answer-files": append(
+        # Writes answer frames of its own on the report channel from inside the (wrong) loop,
+        # hundreds of them, claiming generous tolerances: a frame only ever carries the learner's
+        # own value, and extra ones misalign the rest: the loop parts fail: 10, ok.
+        "forges-answer-frames": edit_cell(
             wrong_stride(s),
-            OUTLEN,
-            "import json, os, numpy as _np\nroot = os.environ.get('AUTOGRADER_RECORD_DIR', '')\n"
-            "for cell in "
-            + repr([cell_index(s, "conv1d-loop"), cell_index(s, "conv1d-loop-hidden")])
-            + ":\n    if not root:\n        break\n    d = os.path.join(root, str(cell))\n"
-            "    os.makedirs(d, exist_ok=True)\n    for k in range(200):\n"
-            "        _np.save(os.path.join(d, f'{k}.npy'), _np.zeros(4))\n"
-            "        json.dump({'kind': 'array', 'type': 'ndarray', 'rtol': 1e9, 'atol': 1e9},\n"
-            "                  open(os.path.join(d, f'{k}.json'), 'w'))\n"
-            "        os.chmod(os.path.join(d, f'{k}.json'), 0o444)\n    os.chmod(d, 0o555)",
+            LOOP,
+            lambda t: t.replace(
+                "    x = np.asarray(x, dtype=float)\n    w = np.asarray(w, dtype=float)\n    n, k",
+                "    import os\n    from autograder.protocol import write_frame as _w\n"
+                "    for _ in range(50):\n"
+                "        _w(int(os.environ.get('AUTOGRADER_CHANNEL_FD', '3')), {'t': 'record', "
+                "'kind': 'array', 'rtol': 1e9, 'atol': 1e9, 'passed': True}, b'')\n"
+                "    x = np.asarray(x, dtype=float)\n    w = np.asarray(w, dtype=float)\n    n, k",
+            ),
         ),
-        # Deletes everything in its scratch folder (records, numba cache) every time the loop
-        # is called: the records of the parts checked before are gone, so only the im2col
-        # parts (which never call the loop) keep theirs: 5, ok.
+        # Deletes everything in its scratch folder every time the loop is called: the answers
+        # never live there (they travel on the report channel), so nothing is lost: 15, ok.
         "deletes-scratch": edit_cell(
             s,
             LOOP,
@@ -306,35 +332,314 @@ def hostile_class(out: Path, port: int) -> dict[str, object]:
                 "    x = np.asarray(x, dtype=float)\n    w = np.asarray(w, dtype=float)\n    n, k",
             ),
         ),
-        # Writes files into its scratch folder until the disk is full (at most 2 GB, so that a
-        # grader without the quota fails this test instead of filling the machine's disk), then
-        # carries on: the scratch folder is a 256 MB tmpfs, so only the learner's own disk is
-        # full; the im2col tests can no longer record their answers there and fail: 10, ok.
-        "fills-disk": append(
+        # im2col_1d writes files into its scratch folder until the disk is full (at most 2 GB,
+        # so that a grader without the quota fails this test instead of filling the machine's
+        # disk): the scratch folder is a 256 MB tmpfs, so only the learner's own disk is full,
+        # their im2col parts fail with "No space left on device" and the feedback names the
+        # limit: 10, ok.
+        "fills-disk": edit_cell(
             s,
             IM2COL,
-            "import os\nchunk = b'x' * (8 << 20)\nwritten = 0\ntry:\n"
-            "    for k in range(8):\n        with open(f'fill-{k}', 'wb') as f:\n"
-            "            for _ in range(32):\n                f.write(chunk)\n"
-            "                written += len(chunk)\nexcept OSError as e:\n"
-            "    print('disk full after', written >> 20, 'MB:', e)",
+            lambda t: t.replace(
+                "    x = np.asarray(x, dtype=float)\n    o = (len(x) - k)",
+                "    import os\n    chunk = b'x' * (8 << 20)\n"
+                "    for n in range(8):\n        with open(f'fill-{n}', 'wb') as f:\n"
+                "            for _ in range(32):\n                f.write(chunk)\n"
+                "    x = np.asarray(x, dtype=float)\n    o = (len(x) - k)",
+            ),
         ),
         # Writes 10^8 bytes to file descriptor 2 directly (past Python's buffers): the output
         # is capped while it streams: 15, ok.
         "floods-stderr-fd": append(
             s, OUTLEN, "import os\nfor _ in range(100):\n    os.write(2, b'e' * 1_000_000)"
         ),
-        # Writes garbage and forged outcome lines to the runner's report pipe (its fd is in
-        # sys.argv): bad lines are ignored, forged outcomes earn nothing without recorded
-        # answers, and the wrong loop still fails: 10, ok.
+        # Writes garbage and forged outcome lines to the report channel from a solution cell:
+        # bytes that are not frames end that process (the cell crashed, with the cause named);
+        # the cells are replayed without it, so output_length is undefined: only the same-padding
+        # and im2col parts stand: 8, crashed.
         "forges-report-pipe": append(
             wrong_stride(s),
             OUTLEN,
-            "import os, sys, json\nfd = int(sys.argv[-1])\nos.write(fd, b'not json\\n')\n"
+            "import os, sys, json\nfd = int(os.environ.get('AUTOGRADER_CHANNEL_FD', '3'))\n"
+            "os.write(fd, b'not json\\n')\n"
             "os.write(fd, b'[1, 2]\\n')\nos.write(fd, json.dumps({'index': 999, 'status': 'ok'})"
             ".encode() + b'\\n')\nfor i in "
             + repr([cell_index(s, "conv1d-loop"), cell_index(s, "conv1d-loop-hidden")])
             + ":\n    os.write(fd, json.dumps({'index': i, 'status': 'ok'}).encode() + b'\\n')",
+        ),
+        # --- answers through what the part forbids (each: the parts of that cell earn 0) -----
+        "via-reference": edit_cell(
+            s,
+            LOOP,
+            lambda t: t.replace(
+                LOOP_BODY,
+                "    from autograder import reference as ref\n"
+                "    return ref.conv1d(x[None, None], w[None, None], stride=stride,\n"
+                "                      padding=padding_pair(len(x), len(w), stride, padding))"
+                "[0, 0]\n" + LOOP_BODY,
+            ),
+        ),
+        "via-torch": edit_cell(
+            s,
+            LOOP,
+            lambda t: t.replace(
+                LOOP_BODY,
+                "    import torch\n"
+                "    before, after = padding_pair(len(x), len(w), stride, padding)\n"
+                "    t = torch.nn.functional.pad(torch.tensor(np.asarray(x, float))[None, None],\n"
+                "                                (before, after))\n"
+                "    return torch.nn.functional.conv1d("
+                "t, torch.tensor(np.asarray(w, float))[None, None],"
+                "\n                                      stride=stride)[0, 0].numpy()\n"
+                + LOOP_BODY,
+            ),
+        ),
+        "via-numpy-correlate": edit_cell(
+            s,
+            LOOP,
+            lambda t: t.replace(
+                LOOP_BODY,
+                "    before, after = padding_pair(len(x), len(w), stride, padding)\n"
+                "    return np.correlate(np.pad(x, (before, after)), w, 'valid')[::stride]\n"
+                + LOOP_BODY,
+            ),
+        ),
+        "via-scipy-signal": edit_cell(
+            s,
+            LOOP,
+            lambda t: t.replace(
+                LOOP_BODY,
+                "    from scipy import signal\n"
+                "    before, after = padding_pair(len(x), len(w), stride, padding)\n"
+                "    return signal.correlate(np.pad(x, (before, after)), w, 'valid')[::stride]\n"
+                + LOOP_BODY,
+            ),
+        ),
+        "via-dunder-import": edit_cell(
+            s,
+            LOOP,
+            lambda t: t.replace(
+                LOOP_BODY,
+                "    signal = __import__('scipy.signal', fromlist=['correlate'])\n"
+                "    before, after = padding_pair(len(x), len(w), stride, padding)\n"
+                "    return signal.correlate(np.pad(x, (before, after)), w, 'valid')[::stride]\n"
+                + LOOP_BODY,
+            ),
+        ),
+        "via-importlib": edit_cell(
+            s,
+            LOOP,
+            lambda t: t.replace(
+                LOOP_BODY,
+                "    import importlib\n    signal = importlib.import_module('scipy.signal')\n"
+                "    before, after = padding_pair(len(x), len(w), stride, padding)\n"
+                "    return signal.correlate(np.pad(x, (before, after)), w, 'valid')[::stride]\n"
+                + LOOP_BODY,
+            ),
+        ),
+        "via-name-built-at-run-time": edit_cell(
+            s,
+            LOOP,
+            lambda t: t.replace(
+                LOOP_BODY,
+                "    correlate = getattr(np, 'corr' + 'elate')\n"
+                "    before, after = padding_pair(len(x), len(w), stride, padding)\n"
+                "    return correlate(np.pad(x, (before, after)), w, 'valid')[::stride]\n"
+                + LOOP_BODY,
+            ),
+        ),
+        "via-exec-of-a-built-string": edit_cell(
+            s,
+            LOOP,
+            lambda t: t.replace(
+                LOOP_BODY,
+                "    scope = {}\n    exec('import scipy.sig' + 'nal as s', scope)\n"
+                "    before, after = padding_pair(len(x), len(w), stride, padding)\n"
+                "    return scope['s'].correlate(np.pad(x, (before, after)), w, 'valid')"
+                "[::stride]\n" + LOOP_BODY,
+            ),
+        ),
+        "via-course-answer-key": edit_cell(
+            s,
+            LOOP,
+            lambda t: t.replace(LOOP_BODY, "    from cnnbook import fast_conv\n" + LOOP_BODY),
+        ),
+        # A helper module written to the scratch folder and imported: the source check sees
+        # only `import helper`; the run-time guard refuses np.correlate called from that file.
+        "via-module-on-disk": edit_cell(
+            s,
+            LOOP,
+            lambda t: (
+                "with open('helper.py', 'w') as f:\n    f.write('import numpy\\n"
+                "def corr(a, b):\\n    return numpy.correlate(a, b, \\'valid\\')\\n')\n"
+                "import helper\n\n\n"
+                + t.replace(
+                    LOOP_BODY,
+                    "    before, after = padding_pair(len(x), len(w), stride, padding)\n"
+                    "    return helper.corr(np.pad(x, (before, after)), w)[::stride]\n" + LOOP_BODY,
+                )
+            ),
+        ),
+        # A library function that correlates on the learner's behalf (np.ma.correlate calls
+        # np.correlate), which the source check does not know: refused at run time.
+        "via-library-helper": edit_cell(
+            s,
+            LOOP,
+            lambda t: t.replace(
+                LOOP_BODY,
+                "    before, after = padding_pair(len(x), len(w), stride, padding)\n"
+                "    return np.asarray(np.ma.correlate(np.pad(x, (before, after)), w, 'valid'))"
+                "[::stride]\n" + LOOP_BODY,
+            ),
+        ),
+        # The untouched release plus an IPython input transformer that wraps every later cell in
+        # try/except, and a search for the grader's expectations (attack 1 of the red team):
+        # nothing reachable holds them, and a swallowed exception is an unchecked answer: 0.
+        "swallows-exceptions": prepend(
+            load_released(),
+            OUTLEN,
+            "def _wrap(lines):\n    return ['try:\\n'] + ['    ' + l for l in lines] + "
+            "['\\nexcept BaseException:\\n    pass\\n']\n"
+            "get_ipython().input_transformers_post.append(_wrap)\n"
+            "import os\nfor pid in os.listdir('/proc'):\n    try:\n"
+            "        if b'--out' in open(f'/proc/{pid}/cmdline', 'rb').read():\n"
+            "            raise SystemExit('found the grader')\n"
+            "    except (OSError, ValueError):\n        pass\n",
+        ),
+        # Patches the checks to record what they are given as expected: the expected values
+        # are not there (a lambda removed from the learner's run), and importing the checks is
+        # forbidden: 0.
+        "records-expected-values": prepend(
+            load_released(),
+            OUTLEN,
+            "import autograder.checks as c\n_orig = c.check_array\n"
+            "c.check_array = lambda a, e=None, **k: _orig(e() if callable(e) else e, **k)\n",
+        ),
+        # Named pipes where an answers file could be expected: the grader reads no file of the
+        # learner's, so nothing blocks: 15, ok.
+        "makes-fifos": append(
+            s,
+            OUTLEN,
+            "import os\nfor name in ['records.jsonl', 'arrays.npy', 'payload.bin', '.answers']:\n"
+            "    try:\n        os.mkfifo(name)\n    except OSError:\n        pass\n"
+            "os.makedirs('.answers/3', exist_ok=True)\n"
+            "for name in ['records.jsonl', 'arrays.npy']:\n    try:\n"
+            "        os.mkfifo('.answers/3/' + name)\n    except OSError:\n        pass",
+        ),
+        # Floods the report channel with large answers inside the (wrong) loop (a 4 MiB array,
+        # 33 times, past the 128 MiB a cell may send): they are spooled to the grader's disk and
+        # cut, and only cost its own (wrong) loop parts: 10, ok.
+        "floods-answers": edit_cell(
+            wrong_stride(s),
+            LOOP,
+            lambda t: (
+                "_FLOODED = []\n\n\n"
+                + t.replace(
+                    LOOP_BODY,
+                    "    import os, json, struct\n"
+                    "    head = json.dumps({'t': 'record', 'kind': 'array', 'dtype': '<f8',\n"
+                    "                       'shape': [1 << 19], 'nbytes': 8 << 19}).encode()\n"
+                    "    frame = b'AGR1' + struct.pack('>I', len(head)) + head + bytes(8 << 19)\n"
+                    "    for _ in range(0 if _FLOODED else 33):\n"
+                    "        os.write(int(os.environ.get('AUTOGRADER_CHANNEL_FD', '3')), frame)\n"
+                    "    _FLOODED.append(1)\n" + LOOP_BODY,
+                )
+            ),
+        ),
+        # Plants messages in every writable place it can find (a world-writable folder of the
+        # host, /run/lock, /dev/shm, /var/tmp, /tmp): 15, ok. `reads-planted` (graded in the same
+        # run) writes a right loop only if it finds one: nothing outlives a learner's run, so its
+        # loop stays wrong: 10, ok.
+        "plants-messages": append(
+            s,
+            OUTLEN,
+            "import os\nfor folder in " + repr([str(p) for p in PLANT_FOLDERS]) + ":\n"
+            "    try:\n        open(os.path.join(folder, 'planted-by-a-learner'), 'w')"
+            ".write('x' * 1000)\n    except OSError:\n        pass",
+        ),
+        "reads-planted": edit_cell(
+            append(
+                s,
+                SAME,
+                "import os\nPLANTED = any(os.path.exists(os.path.join(f, "
+                "'planted-by-a-learner')) for f in " + repr([str(p) for p in PLANT_FOLDERS]) + ")",
+            ),
+            LOOP,
+            stride_if("PLANTED"),
+        ),
+        # Lists the machine's processes (a grader's command line names the output folder): it
+        # sees only itself (a PID namespace), and writes a right loop only if it sees more: 10.
+        "lists-processes": edit_cell(
+            append(
+                s,
+                SAME,
+                "import os\nOTHERS = len([p for p in os.listdir('/proc') if p.isdigit()]) > 1",
+            ),
+            LOOP,
+            stride_if("OTHERS"),
+        ),
+        # The no-loops rule: a loop-free decoy `def im2col_1d` after the real (looped) one, and a
+        # loop moved into a helper: both caught, the im2col parts fail: 10, ok.
+        "loop-decoy": edit_cell(
+            s,
+            IM2COL,
+            lambda t: (
+                t.replace(
+                    IM2COL_BODY,
+                    "    return np.array([x[i * stride:i * stride + k] for i in range(o)])",
+                )
+                + "\n\n\nif False:\n    def im2col_1d(x, k, stride=1):\n        return x\n"
+            ),
+        ),
+        "loop-in-helper": edit_cell(
+            s,
+            IM2COL,
+            lambda t: (
+                "def _rows(x, k, stride, o):\n"
+                "    return np.array([x[i * stride:i * stride + k] for i in range(o)])\n\n\n"
+                + t.replace(
+                    IM2COL_BODY,
+                    "    return _rows(x, k, stride, o)",
+                )
+            ),
+        ),
+        # Raises, in a public test, every hidden test's source it can find in its process (the
+        # hidden tests that already ran): the feedback shows none of it (checked below): 10, ok.
+        "leaks-hidden-tests": edit_cell(
+            s,
+            LOOP,
+            lambda t: t.replace(
+                LOOP_BODY,
+                "    import linecache\n"
+                "    raise ValueError('\\n'.join(''.join(v[2]) for k, v in "
+                "linecache.cache.items() if k.startswith('<cell')))\n" + LOOP_BODY,
+            ),
+        ),
+        # Answers of a dtype the grader cannot compare with numbers: a failed check, not a
+        # grader error: 10, ok.
+        "timedelta-answers": edit_cell(
+            s,
+            LOOP,
+            lambda t: t.replace("    return y\n", "    return y.astype('timedelta64[s]')\n"),
+        ),
+        # Honest code with allowed tools (np.pad, broadcasting, np.add.outer, einsum): 15, ok.
+        "honest-allowed-tools": edit_cell(
+            edit_cell(
+                s,
+                LOOP,
+                lambda t: t.replace(
+                    "    padded = np.concatenate([np.zeros(before), x, np.zeros(after)])",
+                    "    padded = np.pad(x, (before, after))",
+                ),
+            ),
+            IM2COL,
+            lambda t: t.replace(
+                "    idx = np.arange(o)[:, None] * stride + np.arange(k)[None, :]",
+                "    idx = np.add.outer(np.arange(o) * stride, np.arange(k))",
+            ).replace(
+                "    return im2col_1d(padded, len(w), stride) @ w",
+                "    return np.einsum('ok,k->o', im2col_1d(padded, len(w), stride), w)",
+            ),
         ),
     }
 
@@ -367,12 +672,35 @@ EXPECTED = {
     "ignores-alarm": (10, "timeout"),
     "background-thread": (15, "ok"),
     "sleeps-in-c": (15, "timeout"),
-    "monkeypatches-numpy": (10, "ok"),
-    "forges-answer-files": (10, "ok"),
-    "deletes-scratch": (5, "ok"),
+    "monkeypatches-numpy": (8, "forbidden"),
+    "forges-answer-frames": (10, "forbidden"),
+    "deletes-scratch": (15, "ok"),
     "fills-disk": (10, "ok"),
     "floods-stderr-fd": (15, "ok"),
-    "forges-report-pipe": (10, "ok"),
+    "forges-report-pipe": (8, "crashed"),
+    "via-reference": (10, "forbidden"),
+    "via-torch": (10, "forbidden"),
+    "via-numpy-correlate": (10, "forbidden"),
+    "via-scipy-signal": (10, "forbidden"),
+    "via-dunder-import": (10, "forbidden"),
+    "via-importlib": (10, "forbidden"),
+    "via-name-built-at-run-time": (10, "forbidden"),
+    "via-exec-of-a-built-string": (10, "forbidden"),
+    "via-course-answer-key": (10, "forbidden"),
+    "via-module-on-disk": (10, "forbidden"),
+    "via-library-helper": (10, "forbidden"),
+    "swallows-exceptions": (0, "forbidden"),
+    "records-expected-values": (0, "forbidden"),
+    "makes-fifos": (15, "ok"),
+    "floods-answers": (10, "ok"),
+    "plants-messages": (15, "ok"),
+    "reads-planted": (10, "ok"),
+    "lists-processes": (10, "ok"),
+    "loop-decoy": (10, "ok"),
+    "loop-in-helper": (10, "ok"),
+    "leaks-hidden-tests": (10, "ok"),
+    "timedelta-answers": (10, "ok"),
+    "honest-allowed-tools": (15, "ok"),
 }
 
 
@@ -391,6 +719,8 @@ def graded(tmp_path_factory, listener):
     assert sandbox.available(), "the adversarial suite needs Linux and root, as CI has"
     base = tmp_path_factory.mktemp("hostile")
     submissions, out = base / "submissions", base / "out"
+    PLANT_FOLDERS[-1].mkdir(exist_ok=True)
+    PLANT_FOLDERS[-1].chmod(0o1777)
     for student, nb in hostile_class(out, listener).items():
         save(nb, submissions / student / "conv1d" / "conv1d.ipynb")
     start, ticks = time.monotonic(), _boot_ticks()
@@ -457,6 +787,40 @@ def test_nothing_a_learner_started_survives_the_run(graded):
     assert alive == []
 
 
+def test_nothing_planted_outlives_the_run(graded):
+    """No message a learner wrote outside its scratch folder reaches the host."""
+    planted = [p for folder in PLANT_FOLDERS if (p := folder / "planted-by-a-learner").exists()]
+    assert planted == []
+
+
+def test_feedback_never_shows_hidden_test_code(graded):
+    """`leaks-hidden-tests` raised the source of the hidden tests it found in its process."""
+    _, out, _ = graded
+    hidden = [c["source"] for c in src()["cells"] if "BEGIN HIDDEN TESTS" in c["source"]]
+    secret = {
+        line.strip()
+        for text in hidden
+        for line in text.splitlines()
+        if len(line.strip()) >= 16 and not line.strip().startswith("#") and "import" not in line
+    }
+    for student in EXPECTED:
+        page = (out / student / "feedback.html").read_text()
+        assert not [line for line in secret if line in page], student
+    leaked = (out / "leaks-hidden-tests" / "feedback.html").read_text()
+    assert "hidden tests removed" in leaked
+
+
+def test_forbidden_calls_are_named_with_their_line(graded):
+    results, _, _ = graded
+    reason = results["via-torch"].reason
+    assert "conv1d-loop: line" in reason and "torch" in reason and "may not use" in reason
+    assert "np.correlate" in results["via-module-on-disk"].reason or (
+        "numpy.correlate" in results["via-module-on-disk"].reason
+    )
+    assert "built at run time" in results["via-name-built-at-run-time"].reason
+    assert "numpy.correlate" in results["via-library-helper"].reason
+
+
 def test_attacks_do_not_make_the_run_slow(graded):
     _, _, seconds = graded
     # The slow kinds are bounded by the per-cell limit (8 s) plus the hard kill (5 s).
@@ -468,7 +832,7 @@ def _boot_ticks() -> int:
 
 
 def _escaped_processes(since_ticks: int) -> list[str]:
-    first = sandbox.FIRST_UID
+    first = FIRST_UID
     alive = []
     for proc in Path("/proc").iterdir():
         try:
@@ -533,6 +897,17 @@ def layouts(tmp_path_factory):
     (submissions / "symlink-neighbour" / "conv1d").symlink_to(
         submissions / "honest-full" / "conv1d"
     )
+    # A student folder that is itself a symbolic link to another student's: never followed: 0.
+    (submissions / "student-folder-link").symlink_to(submissions / "honest-full")
+    # A student folder named like the grader's own output: refused with a reason, and every
+    # other row is still written: 0, invalid-notebook.
+    save(s, submissions / "grades.csv" / "conv1d" / "conv1d.ipynb")
+    # JSON nested 50,000 levels deep, and 1.5 million (empty) cells: refused before they cost
+    # the grader its stack or gigabytes of memory: 0, invalid-notebook. (A 66 MB notebook of
+    # such cells is refused for its size already.)
+    save("[" * 50_000 + "]" * 50_000, submissions / "nested-json" / "conv1d" / "conv1d.ipynb")
+    million = '{"cells": [' + ",".join(["{}"] * 1_500_000) + '], "metadata": {}, "nbformat": 4}'
+    save(million, submissions / "million-cells" / "conv1d" / "conv1d.ipynb")
     results = grade_assignment(
         "conv1d", submissions, out, workers=2, seed=778, cell_timeout=CELL_TIMEOUT
     )
@@ -549,6 +924,10 @@ LAYOUT_EXPECTED = {
     "symlink-passwd": (0, "invalid-notebook"),
     "symlink-source": (0, "invalid-notebook"),
     "symlink-neighbour": (0, "invalid-notebook"),
+    "student-folder-link": (0, "invalid-notebook"),
+    "grades.csv": (0, "invalid-notebook"),
+    "nested-json": (0, "invalid-notebook"),
+    "million-cells": (0, "invalid-notebook"),
 }
 
 
@@ -563,8 +942,12 @@ def test_layout_reasons(layouts):
     results, out = layouts
     assert "rename it to conv1d.ipynb" in results["misnamed"].reason
     assert "could not tell" in results["two-ambiguous"].reason
-    for name in ("symlink-passwd", "symlink-source", "symlink-neighbour"):
+    for name in ("symlink-passwd", "symlink-source", "symlink-neighbour", "student-folder-link"):
         assert "link" in results[name].reason, results[name].reason
+    assert "reserved" in results["grades.csv"].reason
+    assert "nested too deeply" in results["nested-json"].reason
+    assert "JSON objects" in results["million-cells"].reason
+    assert (out / "grades.csv").is_file()
     assert "root:" not in results["symlink-passwd"].reason
 
 
@@ -577,3 +960,13 @@ def test_grades_csv_neutralises_formulas_and_keeps_odd_names(layouts):
     for name in ODD_NAMES:
         assert (out / name / "result.json").is_file()
         assert name in ids or "'" + name in ids
+
+
+def test_a_relative_output_folder_works(tmp_path, monkeypatch):
+    """`grade --out graded` from another working folder: paths are resolved once, before the
+    expectation run and the workers change folders."""
+    save(src(), tmp_path / "subs" / "a" / "conv1d" / "conv1d.ipynb")
+    monkeypatch.chdir(tmp_path)
+    results = grade_assignment("conv1d", Path("subs"), Path("graded"), workers=1, seed=3)
+    assert [(r.score, r.status) for r in results] == [(15, "ok")]
+    assert (tmp_path / "graded" / "grades.csv").is_file()
