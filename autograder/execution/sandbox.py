@@ -93,11 +93,13 @@ def needed_paths() -> set[str]:
     project = Path(__file__).resolve().parents[2]
     prefixes = {sys.base_prefix, sys.prefix, sys.exec_prefix, str(project)}
     paths = set(prefixes)
+    configured = set(os.environ.get("PYTHONPATH", "").split(os.pathsep)) - {""}
     for entry in sys.path:
+        real = os.path.realpath(entry) if entry else ""
         if entry and (
             any(os.path.abspath(entry).startswith(p) for p in prefixes)
-            or "site-packages" in entry
-            or "dist-packages" in entry
+            or any(part in real for part in ("site-packages", "dist-packages"))
+            or entry in configured
         ):
             paths.add(entry)
     found = set()

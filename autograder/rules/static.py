@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .catalogue import DUNDER_ESCAPES, DYNAMIC_BUILTINS, SHELL_NAMES, matches
+from .scopes import ScopedVisitor
 
 MAX_NESTED_CODE = 4  # exec("exec('...')") depth followed before giving up
 IMPORT_FUNCTIONS = frozenset(
@@ -100,7 +101,7 @@ def _defined_at_top(tree: ast.AST) -> set[str]:
     }
 
 
-class _Visitor(ast.NodeVisitor):
+class _Visitor(ScopedVisitor):
     def __init__(
         self,
         aliases: dict[str, str],
@@ -228,100 +229,6 @@ class _Visitor(ast.NodeVisitor):
             self.visit(node.value)
             self._bind(node.target, self.resolve(node.value))
 
-    def visit_ListComp(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp) -> None:
-        outer = self.aliases
-        self.aliases = dict(outer)
-        try:
-            for generator in node.generators:
-                self.visit(generator)
-            for part in (
-                getattr(node, "key", None),
-                getattr(node, "value", None),
-                getattr(node, "elt", None),
-            ):
-                if part is not None:
-                    self.visit(part)
-        finally:
-            self.aliases = outer
-
-    visit_SetComp = visit_GeneratorExp = visit_DictComp = visit_ListComp
-
-    def visit_comprehension(self, node: ast.comprehension) -> None:
-        self.visit(node.iter)
-        for name in _stored_names(node.target):
-            self.aliases.pop(name, None)
-        for condition in node.ifs:
-            self.visit(condition)
-
-    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
-        self.visit(node.value)
-        self._bind(node.target, self.resolve(node.value))
-
-    def _bind(self, target: ast.AST, name: str | None) -> None:
-        if isinstance(target, ast.Name):
-            if name:
-                self.aliases[target.id] = name
-            else:
-                self.aliases.pop(target.id, None)
-
-    # --- scopes: parameters and local names shadow the notebook's aliases -----------------
-
-    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        for decorator in node.decorator_list:
-            self.visit(decorator)
-        self._visit_defaults(node.args)
-        self.aliases.pop(node.name, None)
-        self._in_scope(_parameters(node.args), node.body)
-
-    visit_AsyncFunctionDef = visit_FunctionDef
-
-    def visit_Lambda(self, node: ast.Lambda) -> None:
-        self._visit_defaults(node.args)
-        self._in_scope(_parameters(node.args), [node.body])
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        for expression in [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]:
-            self.visit(expression)
-        self.aliases.pop(node.name, None)
-        self._in_scope(set(), node.body)
-
-    def _visit_defaults(self, arguments: ast.arguments) -> None:
-        for default in [*arguments.defaults, *(d for d in arguments.kw_defaults if d)]:
-            self.visit(default)
-
-    def _in_scope(self, local: set[str], body: list[ast.AST]) -> None:
-        outer = self.aliases
-        self.aliases = {k: v for k, v in outer.items() if k not in local}
-        try:
-            for statement in body:
-                self.visit(statement)
-        finally:
-            self.aliases = outer
-
-    def visit_For(self, node: ast.For | ast.AsyncFor) -> None:
-        self.visit(node.iter)
-        for name in _stored_names(node.target):
-            self.aliases.pop(name, None)
-        for statement in [*node.body, *node.orelse]:
-            self.visit(statement)
-
-    visit_AsyncFor = visit_For
-
-    def visit_withitem(self, node: ast.withitem) -> None:
-        self.visit(node.context_expr)
-        if node.optional_vars is not None:
-            self._bind(node.optional_vars, self.resolve(node.context_expr))
-
-    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
-        if node.type is not None:
-            self.visit(node.type)
-        if node.name:
-            self.aliases.pop(node.name, None)
-        for statement in node.body:
-            self.visit(statement)
-
-    # --- uses -------------------------------------------------------------------------------
-
     def visit_Name(self, node: ast.Name) -> None:
         if (node.id in DUNDER_ESCAPES or node.id in SHELL_NAMES) and self.forbidden is not None:
             self.report(node, node.id, "uses", "@introspection")
@@ -411,13 +318,3 @@ def _constant_string(node: ast.AST | None) -> str | None:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
     return None
-
-
-def _parameters(arguments: ast.arguments) -> set[str]:
-    names = [a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]]
-    names += [a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None]
-    return set(names)
-
-
-def _stored_names(target: ast.AST) -> list[str]:
-    return [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
