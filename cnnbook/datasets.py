@@ -102,6 +102,31 @@ def digits(size: int = 8) -> Split:
 # --- MNIST-1D ---------------------------------------------------------------------------------
 
 
+# The published MNIST-1D data set, ``mnist1d_data.pkl`` of github.com/greydanus/mnist1d (commit
+# 7878d96, the file that ``mnist1d.data.get_dataset`` downloads), summarized here so that the
+# regenerated data can be compared with it offline: SHA-256 of each array as ``mnist1d()``
+# returns it (signals cast to float32, labels int64, C order) and the mean and standard
+# deviation of the signals (of the file's float64 values). The pickle's float64 values differ
+# from a fresh run of the generator only in the last bits, so the float32 hashes are the test.
+MNIST1D_PUBLISHED = {
+    "sha256": {
+        "x_train": "d53506bddd12d3b72c7153b1ae7f34807724b1dd078a7273809bf9d0792319f6",
+        "y_train": "d97dc7aecec8ad6b5d8f143ba3e9c4bd7e25c420d7dfc2eb990591cfc0ed3e15",
+        "x_test": "30addc43827c82aafa5db8bc97cea63349ca687e87db2f201cc4f5415d9a4ebd",
+        "y_test": "8de99be3ff9dab15ae0dc072c3d6ced7cf6b33d365888ce4a386fc944489452c",
+    },
+    "mean": {"x_train": -0.000323671674219, "x_test": 0.001294686696877},
+    "std": {"x_train": 0.997647974936589, "x_test": 1.009352256228043},
+}
+
+
+def array_sha256(a: np.ndarray) -> str:
+    """SHA-256 of an array's bytes in C order (its dtype and shape are not hashed)."""
+    import hashlib
+
+    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+
+
 def mnist1d(shuffle_seq: bool = False, seed: int = 42, num_samples: int = 5000) -> Split:
     """MNIST-1D regenerated with the ``mnist1d`` package: ``x`` (N, 40) float32, labels 0–9.
 

@@ -10,8 +10,9 @@ builder                     parameters   variant
                                          maps, tanh, average pooling (the 1998 paper's C3
                                          used a sparse table: 60,000 trainable parameters)
 ``alexnet()``               61,100,840   torchvision's single-GPU AlexNet: 64, 192, 384,
-                                         256, 256 filters (Krizhevsky's 2014 "one weird
-                                         trick" network), 224×224 input
+                                         256, 256 filters, 224×224 input (the one-GPU
+                                         configuration of cuda-convnet2; Krizhevsky's 2014
+                                         "one weird trick" paper has 384 filters in conv4)
 ``alexnet("original")``     62,378,344   the 2012 layer sizes (96, 256, 384, 384, 256
                                          filters, 227×227 input) on one GPU
 ``alexnet("two-gpu")``      60,965,224   the same, with layers 2, 4 and 5 split between two
@@ -76,6 +77,26 @@ def lenet5(activation: str = "tanh", pooling: str = "avg", num_classes: int = 10
 
 ALEXNET_VARIANTS = ("torchvision", "original", "two-gpu")
 
+# Local response normalization as in Krizhevsky et al. (2012), section 3.3: across n = 5
+# neighbouring channels, b_i = a_i / (k + alpha * sum_j a_j^2)^beta with k = 2, alpha = 1e-4,
+# beta = 0.75.
+LRN_PAPER = {"size": 5, "alpha": 1e-4, "beta": 0.75, "k": 2.0}
+
+
+def local_response_norm(
+    size: int = LRN_PAPER["size"],
+    alpha: float = LRN_PAPER["alpha"],
+    beta: float = LRN_PAPER["beta"],
+    k: float = LRN_PAPER["k"],
+) -> nn.LocalResponseNorm:
+    """The paper's LRN: ``b_c = a_c / (k + alpha * S_c)^beta``, ``S_c`` the sum of ``a_j^2`` over
+    the ``size`` channels centred on ``c`` (channels beyond the first and the last count as 0).
+
+    ``nn.LocalResponseNorm`` divides its ``alpha`` by ``size`` (it averages the squares instead
+    of adding them up), so the paper's ``alpha`` is passed as ``alpha * size``.
+    """
+    return nn.LocalResponseNorm(size, alpha=alpha * size, beta=beta, k=k)
+
 
 def alexnet(
     variant: str = "torchvision", num_classes: int = 1000, dropout: float = 0.5
@@ -109,11 +130,11 @@ def alexnet(
         features = [
             nn.Conv2d(3, 96, 11, stride=4),
             nn.ReLU(inplace=True),
-            nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0),
+            local_response_norm(),
             nn.MaxPool2d(3, 2),
             nn.Conv2d(96, 256, 5, padding=2, groups=g),
             nn.ReLU(inplace=True),
-            nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0),
+            local_response_norm(),
             nn.MaxPool2d(3, 2),
             nn.Conv2d(256, 384, 3, padding=1),
             nn.ReLU(inplace=True),

@@ -127,3 +127,31 @@ def test_unknown_variants_are_refused():
         models.alexnet("three-gpu")
     with pytest.raises(ValueError, match="depth"):
         models.resnet(20)
+
+
+def lrn_as_in_the_paper(a, size=5, alpha=1e-4, beta=0.75, k=2.0):
+    """Krizhevsky et al. (2012), eq. of section 3.3, written out with loops over channels:
+    b[i] = a[i] / (k + alpha * sum_{j=max(0, i-size//2)}^{min(C-1, i+size//2)} a[j]^2)^beta."""
+    channels = a.shape[1]
+    b = torch.empty_like(a)
+    for i in range(channels):
+        lo, hi = max(0, i - size // 2), min(channels - 1, i + size // 2)
+        total = (a[:, lo : hi + 1] ** 2).sum(dim=1)
+        b[:, i] = a[:, i] / (k + alpha * total) ** beta
+    return b
+
+
+@pytest.mark.parametrize("variant", ["original", "two-gpu"])
+def test_alexnet_local_response_norm_is_the_papers(variant):
+    lrns = [m for m in models.alexnet(variant) if isinstance(m, torch.nn.LocalResponseNorm)]
+    assert len(lrns) == 2  # after conv1 and conv2
+    generator = torch.Generator().manual_seed(0)
+    # activations large enough that the normalization changes them by several percent
+    a = 30 * torch.rand(2, 96, 5, 5, generator=generator, dtype=torch.float64)
+    expected = lrn_as_in_the_paper(a)
+    assert (expected / a).min() < 0.9  # the test would see a wrong alpha
+    for lrn in lrns:
+        torch.testing.assert_close(lrn(a), expected, rtol=1e-12, atol=0)
+    # PyTorch's alpha is the paper's divided by the window: alpha=1e-4 would be 5x too weak
+    too_weak = torch.nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0)(a)
+    assert not torch.allclose(too_weak, expected, rtol=1e-3)
