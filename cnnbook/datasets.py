@@ -181,6 +181,85 @@ def faces() -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
+# --- generated shapes with segmentation masks -----------------------------------------------
+
+SHAPE_CLASSES = ("background", "circle", "square", "triangle")
+
+
+def shape_mask(
+    kind: str, size: int, center: tuple[float, float], radius: float, angle: float = 0.0
+) -> np.ndarray:
+    """The pixels of a ``size``×``size`` grid covered by one shape: a boolean array.
+
+    ``kind`` is ``"circle"``, ``"square"`` or ``"triangle"``; ``center`` is ``(row, col)`` in
+    pixel units (pixel ``(i, j)`` has its centre at ``(i + 0.5, j + 0.5)``); ``radius`` is the
+    distance from the centre to the circle's edge or to the polygon's corners; ``angle``
+    (radians) turns the polygon about its centre (a circle ignores it). A pixel belongs to the
+    shape when its centre lies inside or on the edge.
+    """
+    if kind not in SHAPE_CLASSES[1:]:
+        raise ValueError(f"kind must be one of {SHAPE_CLASSES[1:]}, got {kind!r}")
+    if size < 1 or radius <= 0:
+        raise ValueError(f"size must be >= 1 and radius > 0, got size={size}, radius={radius}")
+    rows, cols = np.mgrid[0:size, 0:size] + 0.5
+    dr, dc = rows - center[0], cols - center[1]
+    if kind == "circle":
+        return dr**2 + dc**2 <= radius**2
+    corners = 4 if kind == "square" else 3
+    turns = angle + 2 * np.pi * np.arange(corners) / corners
+    vr, vc = radius * np.sin(turns), radius * np.cos(turns)  # corners, counter-clockwise
+    inside = np.ones((size, size), bool)
+    for k in range(corners):
+        # the centre is on the left of every edge; so is every pixel inside the polygon
+        er, ec = vr[(k + 1) % corners] - vr[k], vc[(k + 1) % corners] - vc[k]
+        inside &= ec * (dr - vr[k]) - er * (dc - vc[k]) >= -1e-9
+    return inside
+
+
+def shapes(
+    num_images: int,
+    size: int = 32,
+    *,
+    max_shapes: int = 3,
+    noise: float = 0.05,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Grey images of circles, squares and triangles, and their segmentation masks.
+
+    Each image has 1 to ``max_shapes`` shapes of a random kind, position, size (radius
+    between ``size/8`` and ``size/4.5``), rotation and brightness (0.5 to 1) on a darker
+    background (0 to 0.3), plus Gaussian noise of standard deviation ``noise``, clipped to
+    [0, 1]. A later shape covers an earlier one where they overlap, in the image and in the
+    mask alike. The mask gives each pixel's class, an index into ``SHAPE_CLASSES``
+    (0 background, 1 circle, 2 square, 3 triangle); the class can only be told from the
+    shape's outline, not from its brightness.
+
+    Returns ``images`` ``(num_images, 1, size, size)`` float32 and ``masks``
+    ``(num_images, size, size)`` int64. The same ``seed`` gives the same data.
+    """
+    if num_images < 0 or size < 8 or max_shapes < 1:
+        raise ValueError(
+            f"need num_images >= 0, size >= 8 and max_shapes >= 1, got {num_images}, "
+            f"{size}, {max_shapes}"
+        )
+    rng = np.random.default_rng(seed)
+    images = np.empty((num_images, 1, size, size), np.float32)
+    masks = np.zeros((num_images, size, size), np.int64)
+    for n in range(num_images):
+        image = np.full((size, size), rng.uniform(0.0, 0.3))
+        for _ in range(rng.integers(1, max_shapes + 1)):
+            label = int(rng.integers(1, len(SHAPE_CLASSES)))
+            radius = rng.uniform(size / 8, size / 4.5)
+            center = rng.uniform(radius, size - radius, size=2)
+            inside = shape_mask(
+                SHAPE_CLASSES[label], size, tuple(center), radius, rng.uniform(0, 2 * np.pi)
+            )
+            image[inside] = rng.uniform(0.5, 1.0)
+            masks[n][inside] = label
+        images[n, 0] = np.clip(image + noise * rng.normal(size=(size, size)), 0.0, 1.0)
+    return images, masks
+
+
 # --- IDX files (MNIST, Fashion-MNIST) --------------------------------------------------------
 
 # Third byte of the magic number: the element type.

@@ -52,3 +52,10 @@ def matrix_tex(a: np.ndarray, fmt: str = "g") -> str:
     a = np.asarray(a)
     rows = [" & ".join(format(v, fmt) for v in row) for row in np.atleast_2d(a)]
     return r"\begin{bmatrix}" + r" \\ ".join(rows) + r"\end{bmatrix}"
+
+
+def sci_tex(value: float, digits: int = 0) -> str:
+    r"""``3.2e-10`` as LaTeX ``3 \cdot 10^{-10}`` (``digits`` decimals in the mantissa), without
+    the surrounding ``$``."""
+    mantissa, exponent = f"{value:.{digits}e}".split("e")
+    return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"

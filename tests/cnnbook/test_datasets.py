@@ -276,3 +276,65 @@ def test_malformed_cifar_batch(tmp_path, batch, match):
     path.write_bytes(pickle.dumps(batch, protocol=2))
     with pytest.raises(ValueError, match=match):
         D.read_cifar_batch(path)
+
+
+# --- generated shapes with masks --------------------------------------------------------------
+
+
+def test_shapes_arrays_and_classes():
+    images, masks = D.shapes(40, 32, seed=3)
+    assert images.shape == (40, 1, 32, 32) and images.dtype == np.float32
+    assert masks.shape == (40, 32, 32) and masks.dtype == np.int64
+    assert 0 <= images.min() and images.max() <= 1
+    assert set(np.unique(masks)) <= set(range(len(D.SHAPE_CLASSES)))
+    assert D.SHAPE_CLASSES == ("background", "circle", "square", "triangle")
+    assert (masks.reshape(40, -1).max(axis=1) >= 1).all(), "an image without a shape"
+
+
+def test_shapes_are_reproducible_and_seeded():
+    a, b, c = D.shapes(5, seed=7), D.shapes(5, seed=7), D.shapes(5, seed=8)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert not np.array_equal(a[1], c[1])
+
+
+def test_shapes_mask_marks_exactly_the_painted_pixels():
+    images, masks = D.shapes(50, 24, noise=0.0, seed=1)
+    pixels = images[:, 0]
+    assert (pixels[masks > 0] >= 0.5).all() and (pixels[masks > 0] <= 1).all()
+    assert (pixels[masks == 0] <= 0.3).all()
+
+
+def test_shapes_cover_every_class():
+    _, masks = D.shapes(200, 32, seed=0)
+    counts = np.bincount(masks.ravel(), minlength=4)
+    assert (counts > 0).all() and counts[0] > counts[1:].sum()
+
+
+@pytest.mark.parametrize(
+    ("kind", "area_over_r2"),
+    [("circle", np.pi), ("square", 2.0), ("triangle", 3 * np.sqrt(3) / 4)],
+)
+@pytest.mark.parametrize("angle", [0.0, 0.3, 1.0])
+def test_shape_mask_area(kind, area_over_r2, angle):
+    radius = 60.0
+    mask = D.shape_mask(kind, 200, (100.0, 100.0), radius, angle)
+    assert mask.dtype == bool
+    assert abs(mask.sum() / (area_over_r2 * radius**2) - 1) < 0.02
+
+
+def test_shape_mask_small_by_hand():
+    square = D.shape_mask("square", 6, (3.0, 3.0), 2.9, np.pi / 4)  # axis-aligned, side 4.1
+    expected = np.zeros((6, 6), bool)
+    expected[1:5, 1:5] = True
+    assert np.array_equal(square, expected)
+    circle = D.shape_mask("circle", 5, (2.5, 2.5), 1.0)
+    assert circle.sum() == 5 and circle[2, 2] and circle[1, 2] and not circle[1, 1]
+
+
+def test_shape_mask_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="kind"):
+        D.shape_mask("hexagon", 8, (4.0, 4.0), 2.0)
+    with pytest.raises(ValueError, match="radius"):
+        D.shape_mask("circle", 8, (4.0, 4.0), 0.0)
+    with pytest.raises(ValueError, match="num_images"):
+        D.shapes(-1)
