@@ -13,12 +13,12 @@ import copy
 import hashlib
 import importlib.metadata
 import json
-import os
 from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
 
+from .files import write_atomic
 from .notebooks import (
     HIDDEN_BEGIN,
     SOLUTION_BEGIN,
@@ -132,10 +132,7 @@ def cached_student_version(
         pass
     released = student_version(source)
     try:
-        cache.mkdir(parents=True, exist_ok=True)
-        tmp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(released, sort_keys=True), encoding="utf-8")
-        tmp.replace(entry)
+        write_atomic(entry, json.dumps(released, sort_keys=True))
     except OSError:
         pass
     return source, released

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import io
 import os
 import random
 import time
@@ -53,6 +54,7 @@ from torch.utils.data import (
     TensorDataset,
 )
 
+from autograder.files import write_atomic
 from cnnbook import ddp
 
 HISTORY_FIELDS = (
@@ -228,11 +230,9 @@ def _set_rng_states(states: dict[str, Any]) -> None:
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
     """``torch.save`` to a temporary file, then rename: a crash never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    write_atomic(Path(path), buffer.getvalue())
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

@@ -14,18 +14,24 @@ from autograder.execution.users import FIRST_UID, SandboxUser
 from autograder.layout import PROJECT_ROOT as REPO_ROOT
 from autograder.layout import REFERENCE_DIR, SOLUTIONS_DIR
 
-USER = SandboxUser()  # never a user id a concurrent grading worker holds
-UID = USER.uid
+
+@pytest.fixture(scope="module")
+def user():
+    """A user id of this test module's own (never one a concurrent grading worker holds)."""
+    held = SandboxUser()
+    yield held
+    held.release()
 
 
 @pytest.fixture(scope="module", params=["zygote", "launcher"])
-def isolated(request, tmp_path_factory):
+def isolated(request, tmp_path_factory, user):
     """The same cells isolated both ways: forked from a warm zygote (what grading uses) and
     through the launcher in a fresh interpreter (the fallback)."""
     assert sandbox.available(), "these tests need Linux and root, as CI has"
     secret_dir = tmp_path_factory.mktemp("instructor")
     (secret_dir / "grades.csv").write_text("alice,15\n")
     scratch = tmp_path_factory.mktemp("scratch")
+    UID = user.uid
     neighbour = tmp_path_factory.mktemp("other-student")
     # a world-writable folder of the host outside /tmp (like /run/lock): read-only inside
     open_dir = Path("/opt") / f"autograder-test-{os.getpid()}"
@@ -72,7 +78,7 @@ def isolated(request, tmp_path_factory):
         cell_timeout=20,
         isolation=Isolation(
             hide=(SOLUTIONS_DIR, REPO_ROOT / ".git", secret_dir, REFERENCE_DIR),
-            user=USER,
+            user=user,
             max_processes=32,
             warm=("numpy",),
             use_zygote=request.param == "zygote",
@@ -82,7 +88,7 @@ def isolated(request, tmp_path_factory):
     if request.param == "zygote":  # it started (single-threaded) and served, no fallback
         assert runners.current is not None and runners.current.alive()
     runners.close()
-    return {name: result.outcomes[i] for i, name in enumerate(names)}, scratch, result
+    return {name: result.outcomes[i] for i, name in enumerate(names)}, scratch, result, user.uid
 
 
 @pytest.mark.parametrize(
@@ -102,7 +108,7 @@ def isolated(request, tmp_path_factory):
     ],
 )
 def test_what_a_learner_may_do(isolated, name):
-    outcomes, _, result = isolated
+    outcomes, _, result, _ = isolated
     assert outcomes[name].status == "ok", (outcomes[name], result.output[-2000:])
 
 
@@ -122,21 +128,22 @@ def test_what_a_learner_may_do(isolated, name):
     ],
 )
 def test_what_a_learner_cannot_do(isolated, name, ename):
-    outcomes, _, _ = isolated
+    outcomes, _, _, _ = isolated
     assert (outcomes[name].status, outcomes[name].ename) == ("error", ename), outcomes[name]
 
 
 def test_the_scratch_folder_belongs_to_the_sandbox_user(isolated):
-    _, scratch, _ = isolated
+    _, scratch, _, uid = isolated
     assert (scratch / "mine.txt").read_text() == "ok"
-    assert os.stat(scratch / "mine.txt").st_uid == UID
+    assert os.stat(scratch / "mine.txt").st_uid == uid
 
 
 def test_everything_the_learner_started_is_killed(isolated):
+    uid = isolated[3]
     deadline = time.monotonic() + 10
-    while _alive_as(UID) and time.monotonic() < deadline:
+    while _alive_as(uid) and time.monotonic() < deadline:
         time.sleep(0.2)  # SIGKILLed processes linger until they are reaped
-    assert _alive_as(UID) == []
+    assert _alive_as(uid) == []
 
 
 def _alive_as(uid: int) -> list[str]:
@@ -169,7 +176,7 @@ def test_concurrent_grading_processes_never_share_a_sandbox_user():
     assert len(set(uids)) == 3 and all(u >= FIRST_UID for u in uids)
 
 
-def test_a_forked_grading_worker_claims_its_own_sandbox_user():
+def test_a_forked_grading_worker_claims_its_own_sandbox_user(user):
     """A grading worker forked from a process that holds a user id (the command line, a test
     session) must not share it: one worker's clean-up would kill the other's learners. The
     worker's own Worker object claims a new one."""
@@ -186,7 +193,7 @@ def test_a_forked_grading_worker_claims_its_own_sandbox_user():
     child_uid = int(os.read(read, 100))
     os.close(read)
     os.waitpid(pid, 0)
-    assert child_uid not in (UID, this_worker().user.uid) and child_uid >= FIRST_UID
+    assert child_uid not in (user.uid, this_worker().user.uid) and child_uid >= FIRST_UID
 
 
 def test_scratch_quota_caps_what_can_be_written_and_leaves_nothing(tmp_path):
