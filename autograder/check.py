@@ -25,7 +25,7 @@ from .execution.outcomes import CellStatus
 from .grading.records import RecordStore
 from .grading.results import CheckResult, PartResult, PartStatus
 from .grading.scoring import score
-from .grading.sources import SourceNotebook, dependencies, graded_names
+from .grading.sources import SourceNotebook, dependencies, graded_names, uses_correct
 from .grading.splicing import Spliced
 from .grading.student import guard_config, static_violations
 from .notebooks import NotebookError, grade_id, is_solution_cell, is_test_cell, read_notebook
@@ -54,7 +54,16 @@ def _checks_of(
             results.append(CheckResult(problem is None, problem or ""))
         elif record.kind == "result" and isinstance(passed, bool):
             message = str(record.header.get("message", ""))
-            results.append(CheckResult(passed, message, float(record.header.get("weight", 1))))
+            kinds = record.header.get("kinds")
+            results.append(
+                CheckResult(
+                    passed,
+                    message,
+                    float(record.header.get("weight", 1)),
+                    str(record.header.get("call", "")),
+                    list(kinds) if isinstance(kinds, dict) else [],
+                )
+            )
     return results
 
 
@@ -73,6 +82,7 @@ def check_notebook(path: Path, *, cell_timeout: float = 120.0) -> list[PartResul
         hidden=(),
         hidden_lines=frozenset(),
         graded_names=graded_names(nb),
+        uses_correct=uses_correct(nb),
     )
     spliced = Spliced(list(code.items()), {i: code[i] for i in prepared.rules})
     folder = path.resolve().parent
@@ -156,11 +166,19 @@ def format_report(reports: list[PartResult], *, color: bool, verbose: bool = Fal
             )
         else:
             message = f"forbidden: {r.message}" if r.status == PartStatus.FORBIDDEN else r.message
+            failed = [c for c in r.checks if not c.passed and c.message]
+            count = f" ({len(failed)} of {len(r.checks)} checks fail)" if len(failed) > 1 else ""
             detail = message if verbose else _first_line(message)
-            lines.append(f"{paint('✗', '31')} {r.grade_id:<{width}}  {score_text:>5}  {detail}")
-            if not verbose:
-                rest = [line for line in message.splitlines()[1:] if line.strip()]
-                lines.extend(f"{'':{width + 10}}{line.strip()}" for line in rest[:3])
+            lines.append(
+                f"{paint('✗', '31')} {r.grade_id:<{width}}  {score_text:>5}  {detail}{count}"
+            )
+            rest = [line for line in message.splitlines()[1:] if line.strip()]
+            lines.extend(
+                f"{'':{width + 10}}{line.strip()}" for line in rest[: None if verbose else 4]
+            )
+            others = failed[1:] if verbose else failed[1:4]
+            for check in others:  # every other failing check, first line each
+                lines.append(f"{'':{width + 10}}also: {_first_line(check.message)}")
     public = [r for r in reports if r.status not in (PartStatus.HIDDEN, PartStatus.BROKEN)]
     passed = [r for r in public if r.status == PartStatus.PASSED]
     failed = [r for r in public if r.status != PartStatus.PASSED]

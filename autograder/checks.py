@@ -32,7 +32,7 @@ from __future__ import annotations
 import inspect
 import os
 import textwrap
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -103,6 +103,7 @@ def check_array(
     rtol: float = 1e-6,
     atol: float = 1e-8,
     weight: float = 1,
+    kinds: Mapping[str, str] | Iterable[str] = (),
 ) -> None:
     """Check that ``actual`` is a NumPy array equal to ``expected`` (type, shape, values).
 
@@ -114,9 +115,13 @@ def check_array(
         config: the inputs that produced the result, printed on failure.
         rtol, atol: tolerances of :func:`numpy.isclose`.
         weight: this check's share of the part's points, relative to the part's other checks.
+        kinds: the kinds of input this case is (``"padding > 0"``, ``"overlapping windows"``),
+            each with what it means for a failure (``"k=3 > stride=2: an input in two windows
+            gets both shares"``). A failed public check shows them; hidden tests are reported
+            by kind (``failed for padding > 0; passed for ties``), never by value.
     """
     mode = _mode()
-    header = {"kind": "array", "call": call, "config": describe(config), "weight": weight}
+    header = _header("array", call, config, weight, kinds)
     if mode in (EXPECT, ANSWER):
         value = _resolve(expected, actual) if mode == EXPECT else actual
         header.update(rtol=rtol, atol=atol)
@@ -139,11 +144,12 @@ def check_value(
     call: str = "your function",
     config: Mapping[str, Any] | None = None,
     weight: float = 1,
+    kinds: Mapping[str, str] | Iterable[str] = (),
 ) -> None:
     """Check that a scalar or tuple result equals ``expected``, type first (see
-    :func:`check_array` for the forms of ``expected``)."""
+    :func:`check_array` for the forms of ``expected`` and ``kinds``)."""
     mode = _mode()
-    header = {"kind": "value", "call": call, "config": describe(config), "weight": weight}
+    header = _header("value", call, config, weight, kinds)
     if mode in (EXPECT, ANSWER):
         value = _resolve(expected, actual) if mode == EXPECT else actual
         _send({**header, "value": to_plain(value)})
@@ -175,6 +181,21 @@ def check_no_python_loops(function: Callable[..., Any], *, weight: float = 1) ->
     except (OSError, TypeError) as error:
         problem = f"could not read the source of {name!r} ({error}); define it with def in a cell"
     _conclude(mode, header, (problem, "") if problem else None, name, None, plain=True)
+
+
+def _header(kind: str, call: str, config, weight: float, kinds) -> dict:
+    header = {"kind": kind, "call": str(call), "config": describe(config), "weight": weight}
+    if kinds:
+        named = dict(kinds) if isinstance(kinds, Mapping) else dict.fromkeys(kinds, "")
+        header["kinds"] = {str(k)[:100]: str(v)[:300] for k, v in named.items()}
+    return header
+
+
+def explain(kinds: Mapping[str, str] | None) -> str:
+    """The line a failed public check adds about the kinds of input it is."""
+    if not kinds:
+        return ""
+    return "this case: " + "; ".join(f"{k} ({v})" if v else k for k, v in kinds.items())
 
 
 def _compared_when_graded(mode: str, header: dict) -> None:

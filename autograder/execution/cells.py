@@ -105,7 +105,7 @@ def _outcome(header: dict, index: int) -> CellOutcome:
         str(header.get("status"))
     ]
     forbidden = header.get("forbidden") if isinstance(header.get("forbidden"), list) else []
-    where = header.get("where") if isinstance(header.get("where"), list) else []
+    trace = header.get("trace") if isinstance(header.get("trace"), dict) else {}
     errno = header.get("errno")
     return CellOutcome(
         index,
@@ -116,12 +116,33 @@ def _outcome(header: dict, index: int) -> CellOutcome:
         cause=Cause.CELL_LIMIT if status == CellStatus.TIMEOUT else None,
         errno=errno if isinstance(errno, int) and not isinstance(errno, bool) else None,
         forbidden=[v for v in forbidden[:20] if isinstance(v, dict)],
-        where=[
-            (int(w[0]), int(w[1]))
-            for w in where[:20]
-            if isinstance(w, list) and len(w) == 2 and all(isinstance(n, int) for n in w)
-        ],
+        trace=_bounded_trace(trace),
     )
+
+
+def _bounded_trace(trace: dict) -> dict:
+    """The runner's trace, kept to the shape and sizes it has (it comes from the learner's
+    process)."""
+    frames = []
+    for frame in trace.get("frames", [])[:20] if isinstance(trace.get("frames"), list) else []:
+        if (
+            isinstance(frame, dict)
+            and isinstance(frame.get("cell"), int)
+            and isinstance(frame.get("line"), int)
+        ):
+            frames.append(
+                {
+                    "cell": frame["cell"],
+                    "line": frame["line"],
+                    "function": str(frame.get("function", ""))[:100],
+                    "text": str(frame.get("text", ""))[:300],
+                }
+            )
+    return {
+        "frames": frames,
+        "library": str(trace.get("library", ""))[:100],
+        "config": str(trace.get("config", ""))[:500],
+    }
 
 
 class _Attempt:

@@ -42,7 +42,7 @@ class CellOutcome:
     detail: str = ""  # e.g. the signal's name or the exit code
     errno: int | None = None  # of an OSError the cell raised
     forbidden: list[dict] = field(default_factory=list)  # rule violations the guard refused
-    where: list[tuple[int, int]] = field(default_factory=list)  # (cell, line) of the error
+    trace: dict = field(default_factory=dict)  # where an error happened (runner._trace)
 
     @property
     def out_of_memory(self) -> bool:

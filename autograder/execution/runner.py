@@ -20,6 +20,7 @@ is killed by the parent instead.
 
 from __future__ import annotations
 
+import linecache
 import os
 import signal
 import sys
@@ -57,16 +58,57 @@ class _Jobs:
         return self.ready.pop(0).header
 
 
-def _where(error: BaseException) -> list[list[int]]:
-    """(cell, line) of every notebook frame of the error's traceback, outermost first."""
-    found = []
-    for frame in traceback.extract_tb(error.__traceback__):
-        if frame.filename.startswith(CELL_PREFIX):
+def _trace(error: BaseException) -> dict:
+    """Where an error happened, for a message a learner can act on: every notebook frame of the
+    traceback (cell, line, function, the line's text; outermost first), the library it was
+    raised in (if below the notebook's code), and the values the outermost line used."""
+    frames, library, outermost = [], "", None
+    for frame, lineno in traceback.walk_tb(error.__traceback__):
+        name = frame.f_code.co_filename
+        if name.startswith(CELL_PREFIX):
             try:
-                found.append([int(frame.filename[len(CELL_PREFIX) : -1]), int(frame.lineno)])
-            except (TypeError, ValueError):
+                cell = int(name[len(CELL_PREFIX) : -1])
+            except ValueError:
                 continue
-    return found[-20:]
+            text = linecache.getline(name, lineno).strip()[:300]
+            frames.append(
+                {"cell": cell, "line": lineno, "function": frame.f_code.co_name, "text": text}
+            )
+            outermost = outermost or (frame, text)
+            library = ""
+        else:
+            library = str(frame.f_globals.get("__name__", ""))[:100]
+    config = _values_used(*outermost) if outermost else ""
+    return {"frames": frames[-20:], "library": library, "config": config}
+
+
+def _values_used(frame, text: str) -> str:
+    """``stride=2, x.shape=(2, 3)``: the simple values the names on ``text`` held."""
+    import ast
+
+    from ..comparisons import describe
+
+    try:
+        names = [
+            n.id
+            for n in ast.walk(ast.parse(text.rstrip(":,(") or "0", mode="exec"))
+            if isinstance(n, ast.Name)
+        ]
+    except SyntaxError:  # the first line of a statement that goes on
+        import re
+
+        names = re.findall(r"[A-Za-z_]\w*", text)
+    values = {}
+    for name in dict.fromkeys(names):
+        value = frame.f_locals.get(name, frame.f_globals.get(name))
+        if isinstance(value, int | float | str | bool | tuple | type(None)) or isinstance(
+            getattr(value, "shape", None), tuple
+        ):
+            values[name] = value
+    try:
+        return describe(values)[:500]
+    except Exception:  # noqa: BLE001 - a value whose repr fails
+        return ""
 
 
 def run_job(jobs: _Jobs | None = None, report_fd: int = REPORT_FD) -> None:
@@ -119,7 +161,7 @@ def run_job(jobs: _Jobs | None = None, report_fd: int = REPORT_FD) -> None:
                 outcome["evalue"] = str(error)[:4000]
             except Exception:  # noqa: BLE001 - a learner's exception whose str() fails
                 outcome["evalue"] = "(its message could not be shown)"
-            outcome["where"] = _where(error)
+            outcome["trace"] = _trace(error)
             if isinstance(error, OSError) and isinstance(error.errno, int):
                 outcome["errno"] = error.errno
         sys.stdout.flush()

@@ -22,23 +22,42 @@ td.points { white-space: nowrap; text-align: right; }
 .passed { color: #1a7f37; }
 .failed, .timeout, .crashed, .memory, .not-run, .forbidden { color: #cf222e; }
 pre { white-space: pre-wrap; margin: 0; font-size: .9em; }
+ul.checks { list-style: none; margin: 0; padding: 0; }
+ul.checks li { margin: .1rem 0; }
 """
+
+
+def _detail(part) -> str:
+    """A hidden part: its outcome by kind of input (the notebook shows its hint already). A
+    public part: every check, passed or failed, each failure with its whole message."""
+    esc = html.escape
+    if part.hidden or not part.checks:
+        return f"<pre>{esc(part.message)}</pre>"
+    items = []
+    for check in part.checks:
+        if check.passed:
+            items.append(f"<li class='passed'>✓ {esc(check.call or 'check')}</li>")
+        else:
+            items.append(f"<li class='failed'>✗ <pre>{esc(check.message)}</pre></li>")
+    head = (
+        f"<pre>{esc(part.message)}</pre>"
+        if part.message and part.status.value not in ("passed", "failed")
+        else ""
+    )
+    return f"{head}<ul class='checks'>{''.join(items)}</ul>"
 
 
 def render_feedback(result: StudentResult) -> str:
     esc = html.escape
     rows = []
     for part in result.parts:
-        detail = part.message
-        if part.hidden and part.status.value != "passed" and part.hint:
-            detail = f"{detail}. Hint: {part.hint}"
         kind = "hidden" if part.hidden else "public"
         status = part.status.value
         rows.append(
             f"<tr><td>{esc(part.grade_id)}</td><td>{kind}</td>"
             f"<td class='{esc(status)}'>{esc(status)}</td>"
             f"<td class='points'>{part.earned:g} / {part.points:g}</td>"
-            f"<td><pre>{esc(detail)}</pre></td></tr>"
+            f"<td>{_detail(part)}</td></tr>"
         )
     notes = "".join(f"<li>{esc(n)}</li>" for n in result.notes)
     reason = (

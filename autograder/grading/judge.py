@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..checks import explain
 from ..comparisons import array_problem, format_failure, value_problem
 from ..protocol import Opaque, a_noun, array_from, from_plain
 from ..rules.loops import loop_problem
@@ -43,9 +44,10 @@ def judge_cell(
         weight = _weight(want)
         call = str(want.header.get("call", "your function"))
         config = str(want.header.get("config", ""))
+        kinds = want.header.get("kinds") if isinstance(want.header.get("kinds"), dict) else {}
         if want.kind == "no-loops":
             problem = loop_problem(solution_sources, str(want.header.get("function", "")), parts)
-            results.append(CheckResult(problem is None, problem or "", weight))
+            results.append(CheckResult(problem is None, problem or "", weight, call, list(kinds)))
             continue
         if position >= len(answers) or answers[position].kind != want.kind:
             why = (
@@ -53,11 +55,13 @@ def judge_cell(
                 if overflow
                 else "was not checked: the test stopped before reaching it"
             )
-            results.append(CheckResult(False, format_failure(call, why, config), weight))
-            continue
-        problem = _compare(expected_store, want, answer_store, answers[position])
-        message = format_failure(call, problem[0], config, problem[1]) if problem else ""
-        results.append(CheckResult(problem is None, message, weight))
+            message = format_failure(call, why, config)
+        else:
+            problem = _compare(expected_store, want, answer_store, answers[position])
+            message = format_failure(call, problem[0], config, problem[1]) if problem else ""
+        if message and kinds:
+            message += "\n  " + explain(kinds)
+        results.append(CheckResult(not message, message, weight, call, list(kinds)))
     return results
 
 

@@ -69,6 +69,8 @@ class CheckResult:
     passed: bool
     message: str = ""
     weight: float = 1.0
+    call: str = ""  # what was checked, e.g. "conv1d_loop(x, w, stride=2)"
+    kinds: list[str] = field(default_factory=list)  # the kinds of input this case is
 
 
 @dataclass

@@ -7,12 +7,14 @@ here, and cleaned of anything that came from a hidden test.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..execution.outcomes import CellOutcome, CellStatus
 from ..notebooks import grade_id, has_hidden_tests, hint_of, points
 from ..rules.static import Violation
+from .errors import error_message
 from .results import CheckResult, PartResult, PartStatus, Problem, Status
 from .sources import SourceNotebook
 
@@ -51,14 +53,27 @@ def _part_status(outcome: CellOutcome | None, checks: list[CheckResult]) -> Part
     return PartStatus.NOT_RUN
 
 
+def by_kind(checks: list[CheckResult]) -> str:
+    """``failed for padding > 0 (3 of 12); passed for ties``: hidden tests named by the kinds
+    of input that failed, never by their values."""
+    total: Counter[str] = Counter()
+    failed: Counter[str] = Counter()
+    for check in checks:
+        for kind in check.kinds or ["other cases"]:
+            total[kind] += 1
+            failed[kind] += not check.passed
+    if set(total) == {"other cases"}:
+        return f"{failed['other cases']} of {total['other cases']} checks"
+    bad = [f"{k} ({failed[k]} of {total[k]})" for k in total if failed[k]]
+    good = [k for k in total if not failed[k]]
+    return f"failed for {', '.join(bad)}" + (f"; passed for {', '.join(good)}" if good else "")
+
+
 def _hidden_message(status: PartStatus, checks: list[CheckResult]) -> str:
-    failed = sum(not c.passed for c in checks)
     return {
         PartStatus.PASSED: "",
         PartStatus.FAILED: (
-            f"the hidden tests failed ({failed} of {len(checks)} checks)"
-            if checks
-            else "the hidden tests failed"
+            f"the hidden tests failed: {by_kind(checks)}" if checks else "the hidden tests failed"
         ),
         PartStatus.TIMEOUT: "the hidden tests ran past the time limit",
         PartStatus.CRASHED: "the Python process crashed during the hidden tests",
@@ -112,19 +127,20 @@ def score(
             if outcome is not None and outcome.status in (CellStatus.OK, CellStatus.ERROR):
                 checks = judge(index)
             status = _part_status(outcome, checks)
+            raised = outcome is not None and outcome.status == CellStatus.ERROR
             if hidden:
                 message = _hidden_message(status, checks)
+                if raised:
+                    where = error_message(outcome, prepared, hidden=True)
+                    message += "; " + where.replace("\n  ", "; ")
             else:
                 failed = [c.message for c in checks if not c.passed]
-                message = (
-                    failed[0]
-                    if failed and outcome.status == CellStatus.OK
-                    else (
-                        outcome.message
-                        if outcome is not None and status != PartStatus.PASSED
-                        else ""
-                    )
-                )
+                if raised:
+                    message = error_message(outcome, prepared, hidden=False)
+                elif failed:
+                    message = failed[0]
+                else:
+                    message = outcome.message if outcome is not None else ""
                 if outcome is not None and outcome.disk_full and disk_mb:
                     message += (
                         f" (your notebook's folder holds at most {disk_mb} MB while it is "
@@ -132,8 +148,8 @@ def score(
                         "delete them)"
                     )
         earned = worth if status == PartStatus.PASSED else 0.0
-        if hidden:
-            checks = [CheckResult(c.passed, "", c.weight) for c in checks]
+        if hidden:  # what the learner may know of a hidden check: passed or not, and its kinds
+            checks = [CheckResult(c.passed, "", c.weight, "", c.kinds) for c in checks]
         result.parts.append(
             PartResult(
                 name,
@@ -145,13 +161,63 @@ def score(
                 redact(message, prepared.hidden_lines),
                 hint_of(cell) if hidden else "",
                 [
-                    CheckResult(c.passed, redact(c.message, prepared.hidden_lines), c.weight)
+                    CheckResult(
+                        c.passed,
+                        redact(c.message, prepared.hidden_lines),
+                        c.weight,
+                        redact(c.call, prepared.hidden_lines),
+                        c.kinds,
+                    )
                     for c in checks
                 ],
             )
         )
+    _charged_once_notes(prepared, result.parts)
     _run_problems(prepared, outcomes, result, budget_exhausted)
     return result
+
+
+def _charged_once_notes(prepared: SourceNotebook, parts: list[PartResult]) -> None:
+    """A part graded with correct versions of earlier parts' functions says so when the
+    learner's own version of one fails its part: while grading, that this part did not pay for
+    it; in a learner's own ``check``, which part to fix first."""
+    by_index = dict(zip(prepared.tests, parts, strict=True))
+    for test, names in prepared.uses_correct.items():
+        part = by_index[test]
+        for name in names:
+            owner = _part_of(prepared, name, by_index)
+            if owner is None or owner.status == PartStatus.PASSED or owner is part:
+                continue
+            if prepared.substitutes:
+                note = (
+                    f"(graded with a correct {name}: yours is graded in {owner.grade_id}, "
+                    "so this part does not pay for its mistake)"
+                )
+                part.message = f"{part.message}\n  {note}" if part.message else note
+            elif part.status != PartStatus.PASSED and "not written yet" not in part.message:
+                part.message = (
+                    f"fix {owner.grade_id} first: {part.grade_id} uses {name}\n  {part.message}"
+                )
+
+
+def _part_of(prepared: SourceNotebook, name: str, by_index: dict) -> PartResult | None:
+    """The first part that grades the learner's ``name`` itself."""
+    for test in prepared.tests:
+        solution_cells = prepared.depends.get(test, frozenset())
+        for cell in solution_cells:
+            if name in _defines(prepared.source.cells[cell].source):
+                return by_index[test]
+    return None
+
+
+def _defines(source: str) -> set[str]:
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    return {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)}
 
 
 def _run_problems(
@@ -161,7 +227,7 @@ def _run_problems(
     budget_exhausted: bool,
 ) -> None:
     """What the run as a whole did: broken solution cells, and a crash, a timeout or memory."""
-    for index, outcome in outcomes.items():
+    for index, outcome in outcomes.items():  # (negative: the grader's own cells, not shown)
         if index in prepared.rules and outcome.status != CellStatus.OK:
             first = (outcome.message.splitlines() or [""])[0]
             gid = grade_id(prepared.source.cells[index])

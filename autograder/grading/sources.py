@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 import functools
 import importlib.util
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbformat import NotebookNode
@@ -57,6 +57,11 @@ class SourceNotebook:
     hidden: tuple[Path, ...]  # files and folders the learner's process must not see
     hidden_lines: frozenset[str]  # lines of the hidden tests, never shown to a learner
     graded_names: frozenset[str] = frozenset()  # the learner's functions the tests call
+    # test cell -> (code run just before it, code run just after it) in the learner's process,
+    # putting the instructor's versions of earlier parts' functions in place (see correct_for)
+    substitutes: dict[int, tuple[str, str]] = field(default_factory=dict)
+    # test cell -> the earlier functions it is graded with correct versions of
+    uses_correct: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def tests(self) -> list[int]:
@@ -111,6 +116,8 @@ def _load(path: Path, mtime_ns: int) -> SourceNotebook:  # noqa: ARG001 - part o
         hidden=(*instructor_only(), *_module_paths(hidden_modules)),
         hidden_lines=_hidden_lines(source),
         graded_names=graded_names(source),
+        substitutes=substitutes(source),
+        uses_correct=uses_correct(source),
     )
 
 
@@ -218,6 +225,59 @@ def dependencies(source: NotebookNode) -> dict[int, frozenset[int]]:
                         todo.append(provider)  # follow a locked helper, not a solution cell
         depends[test] = frozenset(i for i in seen if is_solution_cell(source.cells[i]))
     return depends
+
+
+def uses_correct(source: NotebookNode) -> dict[int, tuple[str, ...]]:
+    """Test cell -> the functions of earlier parts it is graded with the instructor's versions
+    of (``metadata.autograder.correct``): each mistake is charged once, in its own part."""
+    found = {}
+    for index, cell in enumerate(source.cells):
+        names = cell.get("metadata", {}).get("autograder", {}).get("correct", [])
+        if is_test_cell(cell) and names:
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise ValueError(
+                    f"cell {grade_id(cell)!r}: metadata.autograder.correct must be a list of "
+                    "function names"
+                )
+            found[index] = tuple(names)
+    return found
+
+
+def substitutes(source: NotebookNode) -> dict[int, tuple[str, str]]:
+    """For each test cell graded with correct versions of earlier functions: the code that puts
+    the instructor's solution cells defining them in place before the test (keeping the
+    learner's definitions aside), and the code that puts the learner's back after it."""
+    providers: dict[str, int] = {}
+    for index, cell in enumerate(source.cells):
+        if cell.cell_type == "code" and is_solution_cell(cell):
+            try:
+                for name in _defined_names(ast.parse(cell.source)):
+                    providers.setdefault(name, index)
+            except SyntaxError:
+                continue
+    result = {}
+    for test, names in uses_correct(source).items():
+        missing = [n for n in names if n not in providers]
+        if missing:
+            raise ValueError(
+                f"cell {grade_id(source.cells[test])!r}: no solution cell defines "
+                f"{', '.join(missing)} (metadata.autograder.correct)"
+            )
+        cells = sorted({providers[n] for n in names})
+        defined = sorted(
+            set().union(*(_defined_names(ast.parse(source.cells[i].source)) for i in cells))
+        )
+        keep = f"__autograder_kept_{test}"
+        before = (
+            f"{keep} = {{name: globals()[name] for name in {defined!r} if name in globals()}}\n"
+            + "\n".join(source.cells[i].source for i in cells)
+        )
+        after = (
+            f"for __name in {defined!r}:\n    globals().pop(__name, None)\n"
+            f"globals().update({keep})\ndel {keep}, __name"
+        )
+        result[test] = (before, after)
+    return result
 
 
 def graded_names(source: NotebookNode) -> frozenset[str]:

@@ -121,5 +121,19 @@ def splice(prepared: SourceNotebook, submitted: NotebookNode) -> Spliced:
             result.solutions[index] = text
         else:
             text = prepared.learner_cells[index]
+        if index in prepared.substitutes:
+            result.cells.append(
+                (substitute_index(index, before=True), prepared.substitutes[index][0])
+            )
         result.cells.append((index, text))
+        if index in prepared.substitutes:
+            result.cells.append(
+                (substitute_index(index, before=False), prepared.substitutes[index][1])
+            )
     return result
+
+
+def substitute_index(test: int, before: bool) -> int:
+    """The (negative) cell index of the code that swaps functions around test cell ``test``:
+    not a cell of the notebook, never a learner's."""
+    return -(2 * test + (1 if before else 2))

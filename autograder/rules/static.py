@@ -85,6 +85,9 @@ def find_violations(cells: Iterable[Cell]) -> list[Violation]:
         for node in ast.walk(trees[cell.index])
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
     }
+    for cell in cells:  # a name a locked helper cell defines too is the notebook's tool
+        if not cell.test and cell.forbidden is None and cell.index in trees:
+            tests_own -= _defined_at_top(trees[cell.index])
     for cell in cells:
         if cell.index in trees:
             visitor = _Visitor(aliases, cell.index, cell.forbidden, found)
@@ -94,11 +97,26 @@ def find_violations(cells: Iterable[Cell]) -> list[Violation]:
 
 
 def _defined_at_top(tree: ast.AST) -> set[str]:
+    """Functions and classes a cell defines, and names it assigns, outside any function."""
+    body = getattr(tree, "body", [])
     return {
         node.name
-        for node in getattr(tree, "body", [])
+        for node in body
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-    }
+    } | _stored(body)
+
+
+def _stored(statements: list[ast.AST]) -> set[str]:
+    """Names these statements assign, not counting those inside functions or classes."""
+    names: set[str] = set()
+    pending = list(statements)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+            names.add(node.id)
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            pending.extend(ast.iter_child_nodes(node))
+    return names
 
 
 class _Visitor(ScopedVisitor):
@@ -134,6 +152,19 @@ class _Visitor(ScopedVisitor):
             return False
         self.report(node, name, action, entry)
         return True
+
+    def _in_scope(self, local: set[str], body: list[ast.AST]) -> None:
+        """A parameter or local variable named like a function of the tests is the learner's."""
+        outer = self.tests_own
+        self.tests_own = outer - local - _stored(body)
+        try:
+            super()._in_scope(local, body)
+        finally:
+            self.tests_own = outer
+
+    def visit_comprehension(self, node: ast.comprehension) -> None:
+        self.tests_own = self.tests_own - _stored([node.target])
+        super().visit_comprehension(node)
 
     # --- resolving expressions to dotted names ----------------------------------------------
 
@@ -218,11 +249,23 @@ class _Visitor(ScopedVisitor):
     def _judge_patch(self, target: ast.AST) -> None:
         """``np.allclose = ...``: changing a library's functions (monkeypatching) is never a
         solution; it could change what the tests see."""
-        for node in ast.walk(target):
-            if isinstance(node, ast.Attribute) and self.forbidden is not None:
-                base = self.resolve(node.value)
-                if base is not None:
-                    self.report(node, f"{base}.{node.attr}", "changes", "@introspection")
+        if self.forbidden is None:
+            return
+        if isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self._judge_patch(element)
+        elif isinstance(target, ast.Starred):
+            self._judge_patch(target.value)
+        elif isinstance(target, ast.Attribute):
+            base = self.resolve(target.value)
+            if base is not None:
+                self.report(target, f"{base}.{target.attr}", "changes", "@introspection")
+        elif isinstance(target, ast.Subscript):
+            # ``sys.modules["numpy"] = ...`` changes a library; ``out[np.arange(n)] = ...``
+            # only uses one in the index.
+            base = self.resolve(target.value)
+            if base is not None:
+                self.report(target, f"{base}[...]", "changes", "@introspection")
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:

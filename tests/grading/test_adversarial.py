@@ -159,7 +159,8 @@ def hostile_class(out: Path, port: int) -> dict[str, object]:
         # instructor's test still runs and fails the loop: 10, tampered.
         "test-cell-to-markdown": with_markdown_test,
         # The output-length solution cell turned into markdown: the released stub runs in its
-        # place, so output_length is undefined and the loop (which uses it) fails too: 8, tampered.
+        # place; the loop is graded with a correct output_length (a mistake is charged once, in
+        # its own part): 13, tampered.
         "solution-cell-to-markdown": with_markdown_solution,
         # All test cells deleted: the instructor's are used: 15, tampered.
         "deleted-test-cells": no_tests,
@@ -180,7 +181,8 @@ def hostile_class(out: Path, port: int) -> dict[str, object]:
             {"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [{"cells": []}]}
         ),
         # A solution cell whose source is a number, not text: that cell fails to run (the others
-        # do): same_padding undefined costs parts 2 and the 'same' cases: 2, ok.
+        # do): same_padding is undefined, which costs its own part only (the later parts are
+        # graded with a correct one): 12, ok.
         "source-is-a-number": number_source,
         # A 50 MB notebook (a huge output saved in a cell): outputs are ignored: 15, ok.
         "huge-outputs-50mb": huge,
@@ -651,7 +653,7 @@ EXPECTED = {
     "duplicated-grade-id": (15, "tampered"),
     "changed-points": (15, "tampered"),
     "test-cell-to-markdown": (10, "tampered"),
-    "solution-cell-to-markdown": (8, "tampered"),
+    "solution-cell-to-markdown": (13, "tampered"),
     "deleted-test-cells": (15, "tampered"),
     "extra-cell-redefines-helpers": (15, "ok"),
     "conda-kernel-name": (15, "ok"),
@@ -659,7 +661,7 @@ EXPECTED = {
     "no-cell-metadata": (0, "tampered"),
     "cells-not-a-list": (0, "invalid-notebook"),
     "nbformat-3": (0, "invalid-notebook"),
-    "source-is-a-number": (2, "ok"),
+    "source-is-a-number": (12, "ok"),
     "huge-outputs-50mb": (15, "ok"),
     "memory-hog": (10, "memory"),
     "segfault": (10, "crashed"),

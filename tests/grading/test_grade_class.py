@@ -96,7 +96,8 @@ def conv1d_class() -> dict[str, object]:
 
 
 # student id -> (score, status); conv1d is worth 15: output length 1+1, same padding 1+2,
-# loop 2+3, im2col 2+3. A part that calls a broken function of an earlier part fails with it.
+# loop 2+3, im2col 2+3. A part that calls a function of an earlier part is graded with a correct
+# version of it (a mistake is charged once, in its own part).
 EXPECTED = {
     "full": (15, "ok"),
     "released": (0, "ok"),
@@ -107,8 +108,9 @@ EXPECTED = {
     "exits-process": (10, "crashed"),  # the process dies in the loop tests; later parts survive
     "sys-exit": (10, "ok"),
     "hangs-in-im2col": (10, "timeout"),
-    "syntax-error": (2, "ok"),  # same_padding undefined: the 'same' cases of later parts fail too
-    "asks-input": (8, "ok"),  # output_length undefined: the loop version needs it
+    # same_padding undefined: its own part fails; later parts use a correct one (charged once)
+    "syntax-error": (12, "ok"),
+    "asks-input": (13, "ok"),  # output_length undefined: only its own part fails
     "floods-output": (15, "ok"),
     "edits-test": (10, "tampered"),  # the instructor's test runs and still fails the wrong loop
     # imports autograder.checks to patch check_no_python_loops (and loops in im2col): a forbidden
@@ -176,7 +178,8 @@ def test_feedback_never_shows_hidden_tests(graded):
         assert not [line for line in secret_lines if line in html], student
         assert "grading_rng" not in html
     wrong = (out / "wrong-stride" / "feedback.html").read_text()
-    assert "the hidden tests failed" in wrong and "Hint:" in wrong
+    # a hidden part says how many checks failed, not the hint the notebook already shows
+    assert "the hidden tests failed" in wrong and "Hint:" not in wrong
     assert "returned the wrong values" in wrong  # public-test detail is shown
 
 
