@@ -85,8 +85,9 @@ def test_no_importable_course_module_implements_a_graded_function(assignment):
     found = []
     for module in reachable_modules(prepared.hidden):
         tree = ast.parse(module.read_text(encoding="utf-8"))
-        found += [f"{module.relative_to(ROOT)}: {d.name}" for d in definitions(tree)
-                  if d.name in names]
+        found += [
+            f"{module.relative_to(ROOT)}: {d.name}" for d in definitions(tree) if d.name in names
+        ]
     assert found == []
 
 
