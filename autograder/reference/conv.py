@@ -44,6 +44,8 @@ from ._arguments import (
     positive_int,
 )
 from ._threads import one_thread_blas, run_split
+from .depthwise import depthwise_conv2d
+from .direct import interleaved_conv2d
 from .im2col import U, lower
 from .shapes import Window2D, output_size, resolve_padding_1d, window_2d
 
@@ -90,6 +92,18 @@ MIN_THREAD_MACS = 2_000_000
 
 # Largest C*KH*KW for which stride-1 convolutions skip im2col and BLAS (see shifted_conv2d).
 SHIFTED_MAX_ROWS = 32
+
+# Layers with at most this many filters, and batches of at least INTERLEAVED_MIN_IMAGES, go to
+# the batch-interleaved direct kernel (:mod:`.direct`) instead of im2col + BLAS: with few
+# filters the product ``(F, C*KH*KW) @ (C*KH*KW, N*L)`` is too thin for BLAS, and im2col's
+# copies cost as much as the multiply-adds (see use_interleaved).
+INTERLEAVED_MAX_FILTERS = 32
+INTERLEAVED_MIN_IMAGES = 8
+
+
+def use_interleaved(n_images: int, filters: int, rows: int, window: Window2D) -> bool:
+    """True when the batch-interleaved direct kernel is the faster formulation."""
+    return n_images >= INTERLEAVED_MIN_IMAGES and filters <= INTERLEAVED_MAX_FILTERS
 
 
 @njit(nogil=True, cache=True)
@@ -183,29 +197,35 @@ def image_major(cols: np.ndarray) -> np.ndarray:
     return cols.reshape(rows, n_block, -1).transpose(1, 0, 2)
 
 
-def conv2d(x, w, b=None, stride=1, padding=0, dilation=1) -> np.ndarray:
+def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
     """2-D cross-correlation with the semantics of ``torch.nn.functional.conv2d``.
 
     Args:
         x: input of shape ``(N, C, H, W)``.
-        w: weights of shape ``(F, C, KH, KW)``.
+        w: weights of shape ``(F, C // groups, KH, KW)``.
         b: bias of shape ``(F,)`` or ``None``.
         stride: an int or ``(SH, SW)``.
         padding: an int, ``(PH, PW)`` (symmetric per dim), ``((top, bottom), (left, right))``,
             ``'valid'`` or ``'same'`` (TensorFlow's rule for any stride, see
             :func:`autograder.reference.same_padding`); zeros are added.
         dilation: an int or ``(DH, DW)``, the spacing between kernel taps.
+        groups: a positive int dividing ``C`` and ``F``. The channels are cut into ``groups``
+            consecutive groups of ``C // groups``, the filters into groups of ``F // groups``,
+            and filter group ``g`` sees only channel group ``g``: with ``groups == C`` each
+            filter sees one channel (a *depthwise* convolution).
 
     Returns:
         ``y`` of shape ``(N, F, OH, OW)`` with
         ``OH = (H + top + bottom - DH*(KH-1) - 1) // SH + 1`` and likewise ``OW``;
-        ``y[n, f] = b[f] + sum_c x_pad[n, c] ⋆ w[f, c]``. float32 in, float32 out (arrays are
-        computed in NumPy's common dtype of ``x``, ``w``, ``b``; integer arrays count as
-        float64).
+        ``y[n, f] = b[f] + sum_k x_pad[n, g*Cg + k] ⋆ w[f, k]`` for ``k < Cg = C // groups``,
+        where ``g = f // (F // groups)`` is the group of filter ``f`` (with ``groups=1``:
+        ``sum_c x_pad[n, c] ⋆ w[f, c]``). float32 in, float32 out (arrays are computed in
+        NumPy's common dtype of ``x``, ``w``, ``b``; integer arrays count as float64).
 
     Raises:
-        ValueError: naming the argument, on wrong shapes, dtypes or window arguments, and when
-            the kernel is larger than the padded input.
+        ValueError: naming the argument, on wrong shapes, dtypes or window arguments, when
+            ``groups`` does not divide ``C`` and ``F``, and when the kernel is larger than
+            the padded input.
 
     Example:
         >>> x = np.arange(9.0).reshape(1, 1, 3, 3)
@@ -214,26 +234,28 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1) -> np.ndarray:
         array([[19., 25.],
                [37., 43.]])
     """
-    x, w, b = conv_arrays(x, w, b, spatial=("H", "W"), kernel=("KH", "KW"))
+    x, w, b, groups = conv_arrays(x, w, b, groups, spatial=("H", "W"), kernel=("KH", "KW"))
     window = window_2d(x.shape[2:], w.shape[2:], stride, padding, dilation)
-    return conv2d_padded(x, w, b, window)
+    return grouped_conv2d(x, w, b, window, groups)
 
 
-def conv1d(x, w, b=None, stride=1, padding=0, dilation=1) -> np.ndarray:
+def conv1d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
     """1-D cross-correlation with the semantics of ``torch.nn.functional.conv1d``.
 
     Args:
         x: input of shape ``(N, C, L)``.
-        w: weights of shape ``(F, C, K)``.
+        w: weights of shape ``(F, C // groups, K)``.
         b: bias of shape ``(F,)`` or ``None``.
         stride: a positive int ``s``.
         padding: an int (zeros on each side), a ``(before, after)`` pair, ``'valid'`` or
             ``'same'`` (TensorFlow's rule, any stride; the extra zero goes after).
         dilation: a positive int ``d``.
+        groups: a positive int dividing ``C`` and ``F``, as for :func:`conv2d`.
 
     Returns:
         ``y`` of shape ``(N, F, L_out)``, ``L_out = (L + before + after - d*(K-1) - 1) // s + 1``,
-        ``y[n, f, t] = b[f] + sum_{c, k} w[f, c, k] * x_pad[n, c, t*s + k*d]``.
+        ``y[n, f, t] = b[f] + sum_{c, k} w[f, c, k] * x_pad[n, c, t*s + k*d]`` (with groups,
+        ``c`` runs over the channels of the group of ``f``).
 
     Example:
         >>> x = np.array([[[1.0, 0, 2, 2, 3, 1]]])
@@ -241,7 +263,7 @@ def conv1d(x, w, b=None, stride=1, padding=0, dilation=1) -> np.ndarray:
         >>> conv1d(x, w)[0, 0], conv1d(x, w, padding="same")[0, 0]
         (array([ 7.,  8., 16., 14.]), array([ 2.,  7.,  8., 16., 14., 11.]))
     """
-    x, w, b = conv_arrays(x, w, b, spatial=("L",), kernel=("K",))
+    x, w, b, groups = conv_arrays(x, w, b, groups, spatial=("L",), kernel=("K",))
     s = positive_int(stride, "stride")
     d = positive_int(dilation, "dilation")
     length, k = x.shape[2], w.shape[2]
@@ -249,7 +271,7 @@ def conv1d(x, w, b=None, stride=1, padding=0, dilation=1) -> np.ndarray:
     output_size(length, k, s, *pads, d)  # says "kernel larger than padded input" in 1-D words
     # A row of height 1: H = KH = 1, nothing added above or below.
     window = window_2d((1, length), (1, k), (1, s), ((0, 0), pads), (1, d))
-    return conv2d_padded(x[:, :, None, :], w[:, :, None, :], b, window)[:, :, 0, :]
+    return grouped_conv2d(x[:, :, None, :], w[:, :, None, :], b, window, groups)[:, :, 0, :]
 
 
 def conv2d_padded(x: np.ndarray, w: np.ndarray, b, window: Window2D) -> np.ndarray:
@@ -283,6 +305,8 @@ def conv2d_padded(x: np.ndarray, w: np.ndarray, b, window: Window2D) -> np.ndarr
     rows, length = channels * kh * kw, oh * ow
     if window.stride == (1, 1) and rows <= SHIFTED_MAX_ROWS:
         return shifted_conv2d(x, w, b, window)
+    if use_interleaved(n_images, filters, rows, window):
+        return interleaved_conv2d(x, w, b, window)
     out = np.empty((n_images, filters, oh, ow), dtype=x.dtype)
     if n_images == 0:
         return out
@@ -355,17 +379,36 @@ def images_per_thread(filters: int, rows: int, length: int) -> int:
     return max(1, MIN_THREAD_MACS // max(1, filters * rows * length))
 
 
-def conv_arrays(x, w, b, spatial: tuple[str, ...], kernel: tuple[str, ...]):
-    """Check ``x``, ``w``, ``b`` of a convolution and bring them to one dtype, C order."""
+def conv_arrays(x, w, b, groups, spatial: tuple[str, ...], kernel: tuple[str, ...]):
+    """Check ``x``, ``w``, ``b`` and ``groups`` of a convolution; arrays in one dtype, C order.
+
+    Returns ``(x, w, b, groups)`` with ``groups`` as an int.
+    """
+    groups = positive_int(groups, "groups")
+    channels = "C" if groups == 1 else "C // groups"
     x_layout = f"({', '.join(('N', 'C', *spatial))})"
-    w_layout = f"({', '.join(('F', 'C', *kernel))})"
+    w_layout = f"({', '.join(('F', channels, *kernel))})"
     ndim = 2 + len(spatial)
     x = float_array(x, "x")
     w = float_array(w, "w")
     check_ndim(x, ndim, "x", x_layout)
-    if w.ndim != ndim or w.shape[1] != x.shape[1] or min(w.shape) < 1:
+    if x.shape[1] % groups:
         raise ValueError(
-            f"w must have shape {w_layout} with C == x.shape[1] == {x.shape[1]}; got {w.shape}"
+            f"groups must divide the input channels C == x.shape[1] == {x.shape[1]}; "
+            f"got groups={groups}"
+        )
+    per_group = x.shape[1] // groups
+    if w.ndim != ndim or w.shape[1] != per_group or min(w.shape) < 1:
+        expected = (
+            f"C == x.shape[1] == {x.shape[1]}"
+            if groups == 1
+            else f"C // groups == {x.shape[1]} // {groups} == {per_group}"
+        )
+        raise ValueError(f"w must have shape {w_layout} with {expected}; got {w.shape}")
+    if w.shape[0] % groups:
+        raise ValueError(
+            f"w must have shape {w_layout} with F a multiple of groups == {groups} (each group "
+            f"gets F // groups filters); got F == {w.shape[0]} in {w.shape}"
         )
     if b is not None:
         b = float_array(b, "b")
@@ -377,4 +420,27 @@ def conv_arrays(x, w, b, spatial: tuple[str, ...], kernel: tuple[str, ...]):
     x, w = contiguous(x, dtype), contiguous(w, dtype)
     if b is not None:
         b = contiguous(b, dtype)
-    return x, w, b
+    return x, w, b, groups
+
+
+def grouped_conv2d(x: np.ndarray, w: np.ndarray, b, window: Window2D, groups: int) -> np.ndarray:
+    """Validated arrays, any ``groups``: one convolution, the depthwise kernel, or one per group.
+
+    ``groups == C`` (one channel per filter) goes to :mod:`.depthwise`, where a plane of the
+    input is read once for all its filters. Other groupings are ``groups`` independent
+    convolutions of ``C // groups`` channels and ``F // groups`` filters, each computed like an
+    ungrouped one (:func:`conv2d_padded`) on a contiguous copy of its channels.
+    """
+    if groups == 1:
+        return conv2d_padded(x, w, b, window)
+    if w.shape[1] == 1:
+        return depthwise_conv2d(x, w, b, window)
+    n_images, channels = x.shape[:2]
+    filters = w.shape[0]
+    per_group, filters_per_group = channels // groups, filters // groups
+    out = np.empty((n_images, filters, *window.out), dtype=x.dtype)
+    for g in range(groups):
+        fs = slice(g * filters_per_group, (g + 1) * filters_per_group)
+        xs = np.ascontiguousarray(x[:, g * per_group : (g + 1) * per_group])
+        out[:, fs] = conv2d_padded(xs, w[fs], None if b is None else b[fs], window)
+    return out
