@@ -113,15 +113,16 @@ def close(a, b, what: str, tol: float = 2e-3) -> None:
 
 def conv_cases(rng) -> list[Case]:
     layers = [
-        # name, x shape, w shape, stride, padding
-        ("LeNet conv1", (64, 1, 32, 32), (6, 1, 5, 5), 1, 0),
-        ("LeNet conv2", (64, 6, 14, 14), (16, 6, 5, 5), 1, 0),
-        ("ResNet 3x3", (64, 64, 32, 32), (64, 64, 3, 3), 1, 1),
-        ("stride-2 3x3", (32, 32, 56, 56), (64, 32, 3, 3), 2, 1),
-        ("1D k=7", (64, 16, 1024), (32, 16, 7), 1, 3),
+        # name, x shape, w shape, stride, padding, groups
+        ("LeNet conv1", (64, 1, 32, 32), (6, 1, 5, 5), 1, 0, 1),
+        ("LeNet conv2", (64, 6, 14, 14), (16, 6, 5, 5), 1, 0, 1),
+        ("ResNet 3x3", (64, 64, 32, 32), (64, 64, 3, 3), 1, 1, 1),
+        ("stride-2 3x3", (32, 32, 56, 56), (64, 32, 3, 3), 2, 1, 1),
+        ("1D k=7", (64, 16, 1024), (32, 16, 7), 1, 3, 1),
+        ("depthwise 3x3", (64, 32, 56, 56), (32, 1, 3, 3), 1, 1, 32),
     ]
     cases = []
-    for name, xs, ws, stride, pad in layers:
+    for name, xs, ws, stride, pad, groups in layers:
         x = rng.standard_normal(xs, dtype=np.float32)
         w = (rng.standard_normal(ws, dtype=np.float32) / np.sqrt(np.prod(ws[1:]))).astype(
             np.float32
@@ -129,37 +130,38 @@ def conv_cases(rng) -> list[Case]:
         b = rng.standard_normal(ws[0], dtype=np.float32)
         one_d = len(xs) == 3
         if one_d:
-            y = ref.conv1d(x, w, b, stride=stride, padding=pad)
+            y = ref.conv1d(x, w, b, stride=stride, padding=pad, groups=groups)
         else:
-            y = ref.conv2d(x, w, b, stride=stride, padding=pad)
+            y = ref.conv2d(x, w, b, stride=stride, padding=pad, groups=groups)
         dy = rng.standard_normal(y.shape, dtype=np.float32)
         tx, tw, tb, tdy = (torch.from_numpy(a) for a in (x, w, b, dy))
         spatial = len(xs) - 2
-        flops = conv_flops(xs[0], xs[1], ws[0], ws[2:], y.shape[2:])
+        flops = conv_flops(xs[0], ws[1], ws[0], ws[2:], y.shape[2:])  # C // groups per filter
         op = "conv1d" if one_d else "conv2d"
         shape = (
             f"x {'x'.join(map(str, xs))}, {ws[0]}@{'x'.join(map(str, ws[2:]))}, "
-            f"stride {stride}, pad {pad}"
+            f"stride {stride}, pad {pad}" + (f", groups {groups}" if groups > 1 else "")
         )
+        g = groups
         if one_d:
-            forward = lambda x=x, w=w, b=b, s=stride, p=pad: ref.conv1d(x, w, b, s, p)  # noqa: E731
-            torch_forward = lambda tx=tx, tw=tw, tb=tb, s=stride, p=pad: F.conv1d(  # noqa: E731
-                tx, tw, tb, s, p
+            forward = lambda x=x, w=w, b=b, s=stride, p=pad, g=g: ref.conv1d(x, w, b, s, p, 1, g)  # noqa: E731
+            torch_forward = lambda tx=tx, tw=tw, tb=tb, s=stride, p=pad, g=g: F.conv1d(  # noqa: E731
+                tx, tw, tb, s, p, 1, g
             )
             x4, w4, dy4 = x[:, :, None], w[:, :, None], dy[:, :, None]
-            backward = lambda dy4=dy4, x4=x4, w4=w4, s=stride, p=pad: ref.conv2d_backward(  # noqa: E731
-                dy4, x4, w4, (1, s), (0, p)
+            backward = lambda dy4=dy4, x4=x4, w4=w4, s=stride, p=pad, g=g: ref.conv2d_backward(  # noqa: E731
+                dy4, x4, w4, (1, s), (0, p), 1, g
             )
         else:
-            forward = lambda x=x, w=w, b=b, s=stride, p=pad: ref.conv2d(x, w, b, s, p)  # noqa: E731
-            torch_forward = lambda tx=tx, tw=tw, tb=tb, s=stride, p=pad: F.conv2d(  # noqa: E731
-                tx, tw, tb, s, p
+            forward = lambda x=x, w=w, b=b, s=stride, p=pad, g=g: ref.conv2d(x, w, b, s, p, 1, g)  # noqa: E731
+            torch_forward = lambda tx=tx, tw=tw, tb=tb, s=stride, p=pad, g=g: F.conv2d(  # noqa: E731
+                tx, tw, tb, s, p, 1, g
             )
-            backward = lambda dy=dy, x=x, w=w, s=stride, p=pad: ref.conv2d_backward(  # noqa: E731
-                dy, x, w, s, p
+            backward = lambda dy=dy, x=x, w=w, s=stride, p=pad, g=g: ref.conv2d_backward(  # noqa: E731
+                dy, x, w, s, p, 1, g
             )
 
-        def torch_backward(tdy=tdy, tx=tx, tw=tw, s=stride, p=pad, spatial=spatial):
+        def torch_backward(tdy=tdy, tx=tx, tw=tw, s=stride, p=pad, spatial=spatial, g=g):
             return torch.ops.aten.convolution_backward(
                 tdy,
                 tx,
@@ -170,7 +172,7 @@ def conv_cases(rng) -> list[Case]:
                 [1] * spatial,
                 False,
                 [0] * spatial,
-                1,
+                g,
                 [True, True, True],
             )
 
@@ -181,7 +183,7 @@ def conv_cases(rng) -> list[Case]:
             for a, t, what in zip((dx, dw, db), theirs, ("dx", "dw", "db"), strict=True):
                 close(a, t, f"{name} backward {what}")
 
-        geometry = (xs, ws, stride, pad)
+        geometry = (xs, ws, stride, pad, groups)
         cases.append(
             Case(
                 name,

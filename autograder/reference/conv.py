@@ -6,29 +6,43 @@ For an input ``x`` of shape ``(N, C, H, W)`` padded to ``xp``, weights ``w`` of 
     y[n, f, oh, ow] = b[f] + sum_{c, i, j} w[f, c, i, j] * xp[n, c, oh*SH + i*DH, ow*SW + j*DW]
 
 The kernel is *not* flipped (that would be a mathematical convolution); this is what every
-deep-learning library calls convolution. ``conv1d`` is ``conv2d`` with ``H = KH = 1``.
+deep-learning library calls convolution. ``conv1d`` is ``conv2d`` with ``H = KH = 1``. With
+``groups = G``, ``w`` has shape ``(F, C/G, KH, KW)`` and filter ``f`` sums only over the
+``C/G`` channels of its group ``g = f // (F/G)``, ``c = g*C/G + k`` with weights ``w[f, k]``.
 
 How it is computed, and why (measured with ``bench/kernels.py`` on the course's 2-core
-machine; see :func:`conv2d_padded`): im2col into a buffer allocated with NumPy, then BLAS
-matrix products, the images split among threads. The alternatives and why they lost:
+machine; see :func:`conv2d_padded`): three formulations, chosen by the layer's shape.
 
-* direct numba loops (the textbook loop nest, even with contiguous inner loops): 5x slower
-  than PyTorch on a ResNet layer and 7x on its backward pass; BLAS does the multiply-adds at
-  the machine's SGEMM speed, which LLVM-vectorised numba loops reach only with register
-  blocking that numba cannot express;
+* im2col into a buffer allocated with NumPy, then BLAS matrix products, the images split
+  among threads: for layers with many filters or large images, where the product is large
+  enough for BLAS to run near the machine's SGEMM speed;
+* for layers with few filters and small images (LeNet's second layer), where that product
+  is too thin for BLAS and im2col's copies cost as much as the multiply-adds: a direct kernel
+  on blocks of images interleaved along each row (:mod:`.direct`; 0.58 ms against 1.09 for
+  LeNet conv2 on one thread, see :func:`use_interleaved`);
+* for stride 1 with few input taps (``C*KH*KW <= SHIFTED_MAX_ROWS``, LeNet's first layer):
+  each tap is a shifted view of the padded image, no im2col (:func:`shifted_conv2d`, 2.7x
+  faster than im2col + BLAS there).
+
+Grouped convolutions are split in :func:`grouped_conv2d`: depthwise ones (one channel per
+filter) have kernels of their own (:mod:`.depthwise`), others are one convolution per group.
+
+The alternatives that lost:
+
+* textbook direct numba loops over one image (even with contiguous inner loops): 5x slower
+  than PyTorch on a ResNet layer and 7x on its backward pass; rows of one image (10 outputs
+  in LeNet conv2) are shorter than a vector register, and numba cannot express register
+  blocking beyond what :mod:`.direct` does;
 * one im2col of the whole batch, then one GEMM: the columns (151 MB for the ResNet layer)
   make a round trip through memory; chunks of ``CHUNK_BYTES`` stay in cache, and GEMMs on
   a chunk ran at 87 GFLOP/s against 61 on one thread;
 * numba's ``prange`` for the lowering plus multithreaded BLAS for the products: two thread
   pools taking turns, one barrier per chunk each; on a loaded machine that was 7x slower than
   one thread (see :mod:`._threads`);
-* for stride 1 with few input taps (``C*KH*KW <= SHIFTED_MAX_ROWS``, LeNet's first layer)
-  the GEMM is too thin for BLAS, and a direct kernel wins: each tap is a shifted view of the
-  padded image, no im2col (:func:`shifted_conv2d`, 2.7x faster than im2col + BLAS there). It
-  lost to im2col + BLAS on LeNet conv2 (150 taps), the 1-D layer and the ResNet layer;
-* not tried, for time: the "shifted GEMM" version of that trick for wide layers (NHWC copies
-  and one accumulating GEMM per tap with K = C), and Winograd for 3x3 (fewer multiplications,
-  but an error that float64 callers comparing against PyTorch at 1e-10 would notice).
+* not tried, for time: the "shifted GEMM" version of the shifted trick for wide layers (NHWC
+  copies and one accumulating GEMM per tap with K = C), and Winograd for 3x3 or 5x5 (fewer
+  multiplications, but an error that float64 callers comparing against PyTorch at 1e-10
+  would notice).
 """
 
 from __future__ import annotations
@@ -93,17 +107,26 @@ MIN_THREAD_MACS = 2_000_000
 # Largest C*KH*KW for which stride-1 convolutions skip im2col and BLAS (see shifted_conv2d).
 SHIFTED_MAX_ROWS = 32
 
-# Layers with at most this many filters, and batches of at least INTERLEAVED_MIN_IMAGES, go to
-# the batch-interleaved direct kernel (:mod:`.direct`) instead of im2col + BLAS: with few
-# filters the product ``(F, C*KH*KW) @ (C*KH*KW, N*L)`` is too thin for BLAS, and im2col's
-# copies cost as much as the multiply-adds (see use_interleaved).
+# The batch-interleaved direct kernel (:mod:`.direct`) replaces im2col + BLAS for layers with
+# at most INTERLEAVED_MAX_FILTERS filters whose images are too small for a GEMM of their own
+# (below PER_IMAGE_GEMM_MACS), in batches of at least INTERLEAVED_MIN_IMAGES. Measured on the
+# course's 2-core AMD EPYC, one thread, best of 7-15 runs, ms (interleaved / im2col + BLAS):
+# LeNet conv2 64x6x14x14, 16@5x5: 0.58 / 1.09; 64x3x32x32, 16@5x5: 2.56 / 3.49;
+# 64x16x14x14, 16@3x3: 1.25 / 1.91; 64x32x14x14, 32@3x3: 4.58 / 5.06; 64x16x28x28,
+# 32@3x3 stride 2: 2.92 / 7.57; 4 images of LeNet conv2: 0.12 / 0.12. Where BLAS wins: 64
+# filters (64x16x14x14, 64@3x3: 5.18 / 3.96) and large images (the 1-D layer 64x16x1024,
+# 32@7: 11.5 / 8.7; 64x32x56x56, 32@3x3 stride 2: 26.3 / 22.0).
 INTERLEAVED_MAX_FILTERS = 32
 INTERLEAVED_MIN_IMAGES = 8
 
 
-def use_interleaved(n_images: int, filters: int, rows: int, window: Window2D) -> bool:
-    """True when the batch-interleaved direct kernel is the faster formulation."""
-    return n_images >= INTERLEAVED_MIN_IMAGES and filters <= INTERLEAVED_MAX_FILTERS
+def use_interleaved(n_images: int, filters: int, rows: int, length: int) -> bool:
+    """True when the batch-interleaved direct kernel is the faster formulation (see above)."""
+    return (
+        n_images >= INTERLEAVED_MIN_IMAGES
+        and filters <= INTERLEAVED_MAX_FILTERS
+        and not per_image_gemm(filters, rows, length)
+    )
 
 
 @njit(nogil=True, cache=True)
@@ -275,7 +298,11 @@ def conv1d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarra
 
 
 def conv2d_padded(x: np.ndarray, w: np.ndarray, b, window: Window2D) -> np.ndarray:
-    """Run the convolution on validated, contiguous arrays of one dtype: im2col + GEMM.
+    """Run the convolution on validated, contiguous arrays of one dtype (``groups == 1``).
+
+    Few input taps at stride 1 go to :func:`shifted_conv2d`, thin layers to the
+    batch-interleaved kernel (:func:`use_interleaved`, :mod:`.direct`), the rest to
+    im2col + GEMM, described here.
 
     Why this formulation: the multiply-adds go to BLAS (``np.matmul``), which runs at the
     machine's SGEMM speed; numba loop nests reached a fraction of it (5x slower than PyTorch
@@ -305,7 +332,7 @@ def conv2d_padded(x: np.ndarray, w: np.ndarray, b, window: Window2D) -> np.ndarr
     rows, length = channels * kh * kw, oh * ow
     if window.stride == (1, 1) and rows <= SHIFTED_MAX_ROWS:
         return shifted_conv2d(x, w, b, window)
-    if use_interleaved(n_images, filters, rows, window):
+    if use_interleaved(n_images, filters, rows, length):
         return interleaved_conv2d(x, w, b, window)
     out = np.empty((n_images, filters, oh, ow), dtype=x.dtype)
     if n_images == 0:
