@@ -48,6 +48,13 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2, help="numba, PyTorch and BLAS threads")
     parser.add_argument("--repeat", type=int, default=20, help="timed calls per kernel")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="measure every case this many times, one pass over all cases after another; "
+        "the table gives the median of the runs' medians and the range of their ratios",
+    )
     parser.add_argument("--sgemm-n", type=int, default=4096, help="size of the SGEMM probe")
     parser.add_argument("--only", default="", help="run only cases whose name contains this")
     parser.add_argument("--out", type=Path, default=RESULTS, help="JSON file to write")
@@ -332,6 +339,60 @@ def sgemm(n: int, repeat: int = 5) -> dict:
     }
 
 
+def row_of(case: Case, runs: list[dict], probe: dict) -> dict:
+    """One case's JSON row from its runs: medians of the runs' medians, the extremes of every
+    call, and each run's ratio (PyTorch's median over ours)."""
+    ours_ms = statistics.median(m["ours_ms"] for m in runs)
+    torch_ms = statistics.median(m["torch_ms"] for m in runs)
+    ours_gf = case.flops / ours_ms / 1e6 if case.is_conv else None
+    torch_gf = case.flops / torch_ms / 1e6 if case.is_conv else None
+    return {
+        "name": case.name,
+        "op": case.op,
+        "direction": case.direction,
+        "shape": case.shape,
+        "flops": case.flops,
+        "ours_ms": round(ours_ms, 4),
+        "torch_ms": round(torch_ms, 4),
+        "ours_gflops": None if ours_gf is None else round(ours_gf, 2),
+        "torch_gflops": None if torch_gf is None else round(torch_gf, 2),
+        "ratio_to_torch": round(torch_ms / ours_ms, 3),
+        "fraction_of_sgemm": None if ours_gf is None else round(ours_gf / probe["gflops"], 3),
+        "method": case.method,
+        "ours_ms_range": [
+            round(min(m["ours_ms_min"] for m in runs), 4),
+            round(max(m["ours_ms_max"] for m in runs), 4),
+        ],
+        "torch_ms_range": [
+            round(min(m["torch_ms_min"] for m in runs), 4),
+            round(max(m["torch_ms_max"] for m in runs), 4),
+        ],
+        "ratio_per_run": [round(m["torch_ms"] / m["ours_ms"], 3) for m in runs],
+    }
+
+
+def print_row(case: Case, row: dict) -> None:
+    """One line of the table: times with their spread, GFLOP/s, ratio, method."""
+
+    def spread(lo: float, hi: float, med: float) -> str:
+        return f"{med:7.3f} ({(hi - lo) / med:4.0%})"
+
+    def gf(value: float | None) -> str:
+        return "-" if value is None else f"{value:.0f}"
+
+    ratios = row["ratio_per_run"]
+    ratio_range = f"  ({min(ratios):.2f}-{max(ratios):.2f})" if len(ratios) > 1 else ""
+    frac = "-" if row["fraction_of_sgemm"] is None else f"{row['fraction_of_sgemm']:.2f}"
+    print(
+        f"{case.name:<14} {case.direction:<8} "
+        f"{spread(*row['ours_ms_range'], row['ours_ms']):>16} "
+        f"{spread(*row['torch_ms_range'], row['torch_ms']):>16} "
+        f"{gf(row['ours_gflops']):>9} {gf(row['torch_gflops']):>10} "
+        f"{row['ratio_to_torch']:>6.2f} {frac:>6}  {case.method}{ratio_range}",
+        flush=True,
+    )
+
+
 def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -359,44 +420,28 @@ def main() -> None:
         f"{'case':<14} {'dir':<8} {'ours ms':>16} {'torch ms':>16} {'ours GF/s':>9} "
         f"{'torch GF/s':>10} {'ratio':>6} {'SGEMM':>6}  method"
     )
-    print(header)
-    print("-" * len(header))
-    rows = []
-    for case in cases:
-        m = measure(case, ARGS.repeat)
-        ours_gf = case.flops / m["ours_ms"] / 1e6 if case.is_conv else None
-        torch_gf = case.flops / m["torch_ms"] / 1e6 if case.is_conv else None
-        row = {
-            "name": case.name,
-            "op": case.op,
-            "direction": case.direction,
-            "shape": case.shape,
-            "flops": case.flops,
-            "ours_ms": round(m["ours_ms"], 4),
-            "torch_ms": round(m["torch_ms"], 4),
-            "ours_gflops": None if ours_gf is None else round(ours_gf, 2),
-            "torch_gflops": None if torch_gf is None else round(torch_gf, 2),
-            "ratio_to_torch": round(m["torch_ms"] / m["ours_ms"], 3),
-            "fraction_of_sgemm": None if ours_gf is None else round(ours_gf / probe["gflops"], 3),
-            "method": case.method,
-            "ours_ms_range": [round(m["ours_ms_min"], 4), round(m["ours_ms_max"], 4)],
-            "torch_ms_range": [round(m["torch_ms_min"], 4), round(m["torch_ms_max"], 4)],
-        }
-        rows.append(row)
-        spread = lambda lo, hi, med: f"{med:7.3f} ({(hi - lo) / med:4.0%})"  # noqa: E731
-        gf = lambda v: "-" if v is None else f"{v:.0f}"  # noqa: E731
-        frac = "-" if row["fraction_of_sgemm"] is None else f"{row['fraction_of_sgemm']:.2f}"
-        print(
-            f"{case.name:<14} {case.direction:<8} "
-            f"{spread(m['ours_ms_min'], m['ours_ms_max'], m['ours_ms']):>16} "
-            f"{spread(m['torch_ms_min'], m['torch_ms_max'], m['torch_ms']):>16} "
-            f"{gf(ours_gf):>9} {gf(torch_gf):>10} {row['ratio_to_torch']:>6.2f} {frac:>6}  "
-            f"{case.method}",
-            flush=True,
-        )
+    measured: list[list[dict]] = [[] for _ in cases]
+    loads = []
+    for run in range(ARGS.runs):
+        if ARGS.runs > 1:
+            loads.append(os.getloadavg())
+            print(f"run {run + 1} of {ARGS.runs}, load average {loads[-1]}")
+        print(header)
+        print("-" * len(header))
+        for case, runs in zip(cases, measured, strict=True):
+            runs.append(measure(case, ARGS.repeat))
+            print_row(case, row_of(case, runs[-1:], probe))
+    rows = [row_of(case, runs, probe) for case, runs in zip(cases, measured, strict=True)]
+    if ARGS.runs > 1:
+        print(f"\nmedians of {ARGS.runs} runs; ratio range = lowest and highest run's ratio")
+        print(header + "  (ratio range)")
+        print("-" * len(header))
+        for case, row in zip(cases, rows, strict=True):
+            print_row(case, row)
     load_after = os.getloadavg()
     print(
-        f"load average after {load_after}; (spread) = (max - min) / median over {ARGS.repeat} calls"
+        f"load average after {load_after}; (spread) = (max - min) / median over "
+        f"{ARGS.repeat * ARGS.runs} calls"
     )
     blas_env = ", ".join(
         [f"{name} unset" for name in SLOW_BLAS_VARIABLES]
@@ -417,6 +462,8 @@ def main() -> None:
             "torch": torch.__version__,
         },
         "repeat": ARGS.repeat,
+        "runs": ARGS.runs,
+        "load_average_per_run": [list(load) for load in loads],
         "sgemm": {k: round(v, 3) if isinstance(v, float) else v for k, v in probe.items()},
         "cases": rows,
     }

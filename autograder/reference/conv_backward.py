@@ -24,8 +24,10 @@ from .conv import (
     images_per_thread,
     output_to_columns,
     per_image_gemm,
+    use_interleaved,
 )
 from .depthwise import depthwise_conv2d_backward
+from .direct import interleaved_conv2d_backward
 from .im2col import lift, lower
 from .shapes import Window2D, window_2d
 
@@ -70,7 +72,7 @@ def grouped_conv2d_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray, window
     """Validated arrays, any ``groups``: as :func:`.conv.grouped_conv2d` splits the forward
     pass (one convolution, the depthwise kernels, or one convolution per group)."""
     if groups == 1:
-        return conv2d_backward_gemm(dy, x, w, window)
+        return conv2d_backward_padded(dy, x, w, window)
     if w.shape[1] == 1:
         return depthwise_conv2d_backward(dy, x, w, window)
     channels, filters = x.shape[1], w.shape[0]
@@ -81,10 +83,22 @@ def grouped_conv2d_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray, window
     for g in range(groups):
         cs = slice(g * per_group, (g + 1) * per_group)
         fs = slice(g * filters_per_group, (g + 1) * filters_per_group)
-        dx[:, cs], dw[fs], db[fs] = conv2d_backward_gemm(
+        dx[:, cs], dw[fs], db[fs] = conv2d_backward_padded(
             np.ascontiguousarray(dy[:, fs]), np.ascontiguousarray(x[:, cs]), w[fs], window
         )
     return dx, dw, db
+
+
+def conv2d_backward_padded(dy: np.ndarray, x: np.ndarray, w: np.ndarray, window: Window2D):
+    """The gradients of an ungrouped convolution: thin layers (the ones the forward pass
+    gives to the batch-interleaved kernel, :func:`.conv.use_interleaved`) on the interleaved
+    layout (:func:`.direct.interleaved_conv2d_backward`), the others by
+    :func:`conv2d_backward_gemm`."""
+    filters, channels, kh, kw = w.shape
+    rows, length = channels * kh * kw, window.out[0] * window.out[1]
+    if use_interleaved(x.shape[0], filters, rows, length):
+        return interleaved_conv2d_backward(dy, x, w, window)
+    return conv2d_backward_gemm(dy, x, w, window)
 
 
 def conv2d_backward_gemm(dy: np.ndarray, x: np.ndarray, w: np.ndarray, window: Window2D):

@@ -74,7 +74,13 @@ def conv_backward_method(x_shape, w_shape, stride=1, padding=0, groups=1) -> str
             "depthwise numba kernel: one pass per plane and tap gives dw (a dot product) and "
             "dx (added into a padded plane); planes split among threads"
         )
-    _, per_image = _layout(x_shape, w_shape, stride, padding)
+    kind, per_image = _layout(x_shape, w_shape, stride, padding)
+    if kind == "interleaved":
+        return grouped + (
+            "im2col + BLAS GEMMs for dw and dcols + col2im on blocks of up to 32 images "
+            "interleaved along each row (runs of OW*32 values); blocks split among threads, "
+            "1-thread BLAS"
+        )
     gemms = "per image" if per_image else "per chunk of images"
     return (
         grouped

@@ -15,6 +15,7 @@ import importlib
 
 import numpy as np
 import pytest
+import torch
 import torch.nn.functional as F
 
 from autograder import reference as ref
@@ -119,7 +120,9 @@ INTERLEAVED = [
 @pytest.mark.parametrize("small", [False, True], ids=["default-blocks", "small-blocks"])
 @pytest.mark.parametrize("geometry", INTERLEAVED, ids=lambda g: "x".join(map(str, g[0])))
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_interleaved_convolution_matches_torch(monkeypatch, n_threads, small, geometry, dtype):
+def test_interleaved_convolution_and_gradients_match_torch(
+    monkeypatch, n_threads, small, geometry, dtype
+):
     x_shape, w_shape, stride, pads, dilation = geometry
     monkeypatch.setattr(threads, "num_threads", lambda: n_threads)
     monkeypatch.setattr(direct, "num_threads", lambda: n_threads)
@@ -130,14 +133,32 @@ def test_interleaved_convolution_matches_torch(monkeypatch, n_threads, small, ge
     calls = []
     original = conv.interleaved_conv2d
     monkeypatch.setattr(conv, "interleaved_conv2d", lambda *a: calls.append(1) or original(*a))
+    original_backward = conv_backward.interleaved_conv2d_backward
+    monkeypatch.setattr(
+        conv_backward,
+        "interleaved_conv2d_backward",
+        lambda *a: calls.append(2) or original_backward(*a),
+    )
+    if small:  # several chunks of output rows in the backward pass
+        monkeypatch.setattr(direct, "COLUMN_CHUNK_BYTES", 1)
     rng = np.random.default_rng(sum(x_shape) + sum(w_shape))
     x, w = random(rng, x_shape, dtype), random(rng, w_shape, dtype)
     b = random(rng, w_shape[:1], dtype) if w_shape[0] % 2 else None
     y = ref.conv2d(x, w, b, stride=stride, padding=pads, dilation=dilation)
-    tb = None if b is None else tensor(b)
-    expected = F.conv2d(torch_pad(tensor(x), pads), tensor(w), tb, stride=stride, dilation=dilation)
-    assert_matches(y, expected, dtype, f"interleaved conv2d {geometry}")
-    assert calls, "the interleaved kernel was not used"
+    tx, tw = tensor(x, requires_grad=True), tensor(w, requires_grad=True)
+    tb = torch.zeros(w_shape[0], dtype=torch.float64, requires_grad=True)
+    if b is not None:
+        tb = tensor(b, requires_grad=True)
+    ty = F.conv2d(torch_pad(tx, pads), tw, tb, stride=stride, dilation=dilation)
+    assert_matches(y, ty, dtype, f"interleaved conv2d {geometry}")
+
+    dy = random(rng, y.shape, dtype)
+    dx, dw, db = ref.conv2d_backward(dy, x, w, stride=stride, padding=pads, dilation=dilation)
+    ty.backward(tensor(dy))
+    assert_matches(dx, tx.grad, dtype, f"dx {geometry}")
+    assert_matches(dw, tw.grad, dtype, f"dw {geometry}")
+    assert_matches(db, tb.grad, dtype, f"db {geometry}")
+    assert calls == [1, 2], "the interleaved kernels were not used"
 
 
 @pytest.mark.parametrize(
