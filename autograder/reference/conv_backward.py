@@ -8,6 +8,11 @@ and an upstream gradient ``dy = dL/dy`` of the shape of ``y``:
     dxp[n, c, oh*SH + i*DH, ow*SW + j*DW] += w[f, c, i, j] * dy[n, f, oh, ow]   (all f, i, j)
 
 and ``dx`` is ``dxp`` with the padding cut off (zeros that were added get no gradient).
+
+The layers are split as in the forward pass: depthwise ones go to :mod:`.depthwise`, other
+grouped ones are one ungrouped backward pass per group, thin layers (few filters, small
+images) use im2col + BLAS on the batch-interleaved layout of :mod:`.direct`, and the rest
+im2col + BLAS on the images as they are (:func:`conv2d_backward_gemm`).
 """
 
 from __future__ import annotations

@@ -31,8 +31,13 @@ keeps the order of the sums and is about 10% slower. The accumulators are a tile
 
 Measured on the course's 2-core AMD EPYC (Zen 4), one thread, LeNet conv2 forward: packing
 0.04 ms, the multiply-adds 0.37 ms, writing out 0.06 ms, against 0.85 ms for im2col + BLAS
-and 0.32 ms for PyTorch (oneDNN). Which layers take this path is decided in :mod:`.conv`
-(:func:`.conv.use_interleaved`).
+and 0.32 ms for PyTorch (oneDNN).
+
+The backward pass (:func:`interleaved_conv2d_backward`) keeps the two matrix products of
+im2col + BLAS, but lowers the columns from packed blocks and lifts ``dx`` back into them
+(:func:`lower_block`, :func:`lift_block`), so every copy is a run of ``OW*L`` values: LeNet
+conv2 on one thread, 1.6 ms instead of 2.9. Which layers take these paths is decided in
+:mod:`.conv` (:func:`.conv.use_interleaved`); ``bench/README.md`` lists what was tried and lost.
 """
 
 from __future__ import annotations
@@ -51,7 +56,8 @@ MAX_LANES = 32
 # Outputs x lanes per accumulator row (one per filter of a block of 4): 4 x 512 floats, 8 kB.
 TILE = 512
 
-# Filters computed together: each input load feeds this many accumulators.
+# Filters computed together: each input load feeds this many accumulators. The statements of
+# interleaved_conv_block are written out for 4 (8 spilled registers and was slower).
 FILTER_BLOCK = 4
 
 # Bytes of the backward pass's columns (:func:`lower_block`) per chunk of output rows: they
