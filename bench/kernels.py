@@ -48,6 +48,13 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2, help="numba, PyTorch and BLAS threads")
     parser.add_argument("--repeat", type=int, default=20, help="timed calls per kernel")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="measure every case this many times, one pass over all cases after another; "
+        "the table gives the median of the runs' medians and the range of their ratios",
+    )
     parser.add_argument("--sgemm-n", type=int, default=4096, help="size of the SGEMM probe")
     parser.add_argument("--only", default="", help="run only cases whose name contains this")
     parser.add_argument("--out", type=Path, default=RESULTS, help="JSON file to write")
@@ -113,15 +120,16 @@ def close(a, b, what: str, tol: float = 2e-3) -> None:
 
 def conv_cases(rng) -> list[Case]:
     layers = [
-        # name, x shape, w shape, stride, padding
-        ("LeNet conv1", (64, 1, 32, 32), (6, 1, 5, 5), 1, 0),
-        ("LeNet conv2", (64, 6, 14, 14), (16, 6, 5, 5), 1, 0),
-        ("ResNet 3x3", (64, 64, 32, 32), (64, 64, 3, 3), 1, 1),
-        ("stride-2 3x3", (32, 32, 56, 56), (64, 32, 3, 3), 2, 1),
-        ("1D k=7", (64, 16, 1024), (32, 16, 7), 1, 3),
+        # name, x shape, w shape, stride, padding, groups
+        ("LeNet conv1", (64, 1, 32, 32), (6, 1, 5, 5), 1, 0, 1),
+        ("LeNet conv2", (64, 6, 14, 14), (16, 6, 5, 5), 1, 0, 1),
+        ("ResNet 3x3", (64, 64, 32, 32), (64, 64, 3, 3), 1, 1, 1),
+        ("stride-2 3x3", (32, 32, 56, 56), (64, 32, 3, 3), 2, 1, 1),
+        ("1D k=7", (64, 16, 1024), (32, 16, 7), 1, 3, 1),
+        ("depthwise 3x3", (64, 32, 56, 56), (32, 1, 3, 3), 1, 1, 32),
     ]
     cases = []
-    for name, xs, ws, stride, pad in layers:
+    for name, xs, ws, stride, pad, groups in layers:
         x = rng.standard_normal(xs, dtype=np.float32)
         w = (rng.standard_normal(ws, dtype=np.float32) / np.sqrt(np.prod(ws[1:]))).astype(
             np.float32
@@ -129,37 +137,38 @@ def conv_cases(rng) -> list[Case]:
         b = rng.standard_normal(ws[0], dtype=np.float32)
         one_d = len(xs) == 3
         if one_d:
-            y = ref.conv1d(x, w, b, stride=stride, padding=pad)
+            y = ref.conv1d(x, w, b, stride=stride, padding=pad, groups=groups)
         else:
-            y = ref.conv2d(x, w, b, stride=stride, padding=pad)
+            y = ref.conv2d(x, w, b, stride=stride, padding=pad, groups=groups)
         dy = rng.standard_normal(y.shape, dtype=np.float32)
         tx, tw, tb, tdy = (torch.from_numpy(a) for a in (x, w, b, dy))
         spatial = len(xs) - 2
-        flops = conv_flops(xs[0], xs[1], ws[0], ws[2:], y.shape[2:])
+        flops = conv_flops(xs[0], ws[1], ws[0], ws[2:], y.shape[2:])  # C // groups per filter
         op = "conv1d" if one_d else "conv2d"
         shape = (
             f"x {'x'.join(map(str, xs))}, {ws[0]}@{'x'.join(map(str, ws[2:]))}, "
-            f"stride {stride}, pad {pad}"
+            f"stride {stride}, pad {pad}" + (f", groups {groups}" if groups > 1 else "")
         )
+        g = groups
         if one_d:
-            forward = lambda x=x, w=w, b=b, s=stride, p=pad: ref.conv1d(x, w, b, s, p)  # noqa: E731
-            torch_forward = lambda tx=tx, tw=tw, tb=tb, s=stride, p=pad: F.conv1d(  # noqa: E731
-                tx, tw, tb, s, p
+            forward = lambda x=x, w=w, b=b, s=stride, p=pad, g=g: ref.conv1d(x, w, b, s, p, 1, g)  # noqa: E731
+            torch_forward = lambda tx=tx, tw=tw, tb=tb, s=stride, p=pad, g=g: F.conv1d(  # noqa: E731
+                tx, tw, tb, s, p, 1, g
             )
             x4, w4, dy4 = x[:, :, None], w[:, :, None], dy[:, :, None]
-            backward = lambda dy4=dy4, x4=x4, w4=w4, s=stride, p=pad: ref.conv2d_backward(  # noqa: E731
-                dy4, x4, w4, (1, s), (0, p)
+            backward = lambda dy4=dy4, x4=x4, w4=w4, s=stride, p=pad, g=g: ref.conv2d_backward(  # noqa: E731
+                dy4, x4, w4, (1, s), (0, p), 1, g
             )
         else:
-            forward = lambda x=x, w=w, b=b, s=stride, p=pad: ref.conv2d(x, w, b, s, p)  # noqa: E731
-            torch_forward = lambda tx=tx, tw=tw, tb=tb, s=stride, p=pad: F.conv2d(  # noqa: E731
-                tx, tw, tb, s, p
+            forward = lambda x=x, w=w, b=b, s=stride, p=pad, g=g: ref.conv2d(x, w, b, s, p, 1, g)  # noqa: E731
+            torch_forward = lambda tx=tx, tw=tw, tb=tb, s=stride, p=pad, g=g: F.conv2d(  # noqa: E731
+                tx, tw, tb, s, p, 1, g
             )
-            backward = lambda dy=dy, x=x, w=w, s=stride, p=pad: ref.conv2d_backward(  # noqa: E731
-                dy, x, w, s, p
+            backward = lambda dy=dy, x=x, w=w, s=stride, p=pad, g=g: ref.conv2d_backward(  # noqa: E731
+                dy, x, w, s, p, 1, g
             )
 
-        def torch_backward(tdy=tdy, tx=tx, tw=tw, s=stride, p=pad, spatial=spatial):
+        def torch_backward(tdy=tdy, tx=tx, tw=tw, s=stride, p=pad, spatial=spatial, g=g):
             return torch.ops.aten.convolution_backward(
                 tdy,
                 tx,
@@ -170,7 +179,7 @@ def conv_cases(rng) -> list[Case]:
                 [1] * spatial,
                 False,
                 [0] * spatial,
-                1,
+                g,
                 [True, True, True],
             )
 
@@ -181,7 +190,7 @@ def conv_cases(rng) -> list[Case]:
             for a, t, what in zip((dx, dw, db), theirs, ("dx", "dw", "db"), strict=True):
                 close(a, t, f"{name} backward {what}")
 
-        geometry = (xs, ws, stride, pad)
+        geometry = (xs, ws, stride, pad, groups)
         cases.append(
             Case(
                 name,
@@ -330,6 +339,60 @@ def sgemm(n: int, repeat: int = 5) -> dict:
     }
 
 
+def row_of(case: Case, runs: list[dict], probe: dict) -> dict:
+    """One case's JSON row from its runs: medians of the runs' medians, the extremes of every
+    call, and each run's ratio (PyTorch's median over ours)."""
+    ours_ms = statistics.median(m["ours_ms"] for m in runs)
+    torch_ms = statistics.median(m["torch_ms"] for m in runs)
+    ours_gf = case.flops / ours_ms / 1e6 if case.is_conv else None
+    torch_gf = case.flops / torch_ms / 1e6 if case.is_conv else None
+    return {
+        "name": case.name,
+        "op": case.op,
+        "direction": case.direction,
+        "shape": case.shape,
+        "flops": case.flops,
+        "ours_ms": round(ours_ms, 4),
+        "torch_ms": round(torch_ms, 4),
+        "ours_gflops": None if ours_gf is None else round(ours_gf, 2),
+        "torch_gflops": None if torch_gf is None else round(torch_gf, 2),
+        "ratio_to_torch": round(torch_ms / ours_ms, 3),
+        "fraction_of_sgemm": None if ours_gf is None else round(ours_gf / probe["gflops"], 3),
+        "method": case.method,
+        "ours_ms_range": [
+            round(min(m["ours_ms_min"] for m in runs), 4),
+            round(max(m["ours_ms_max"] for m in runs), 4),
+        ],
+        "torch_ms_range": [
+            round(min(m["torch_ms_min"] for m in runs), 4),
+            round(max(m["torch_ms_max"] for m in runs), 4),
+        ],
+        "ratio_per_run": [round(m["torch_ms"] / m["ours_ms"], 3) for m in runs],
+    }
+
+
+def print_row(case: Case, row: dict) -> None:
+    """One line of the table: times with their spread, GFLOP/s, ratio, method."""
+
+    def spread(lo: float, hi: float, med: float) -> str:
+        return f"{med:7.3f} ({(hi - lo) / med:4.0%})"
+
+    def gf(value: float | None) -> str:
+        return "-" if value is None else f"{value:.0f}"
+
+    ratios = row["ratio_per_run"]
+    ratio_range = f"  ({min(ratios):.2f}-{max(ratios):.2f})" if len(ratios) > 1 else ""
+    frac = "-" if row["fraction_of_sgemm"] is None else f"{row['fraction_of_sgemm']:.2f}"
+    print(
+        f"{case.name:<14} {case.direction:<8} "
+        f"{spread(*row['ours_ms_range'], row['ours_ms']):>16} "
+        f"{spread(*row['torch_ms_range'], row['torch_ms']):>16} "
+        f"{gf(row['ours_gflops']):>9} {gf(row['torch_gflops']):>10} "
+        f"{row['ratio_to_torch']:>6.2f} {frac:>6}  {case.method}{ratio_range}",
+        flush=True,
+    )
+
+
 def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -357,44 +420,28 @@ def main() -> None:
         f"{'case':<14} {'dir':<8} {'ours ms':>16} {'torch ms':>16} {'ours GF/s':>9} "
         f"{'torch GF/s':>10} {'ratio':>6} {'SGEMM':>6}  method"
     )
-    print(header)
-    print("-" * len(header))
-    rows = []
-    for case in cases:
-        m = measure(case, ARGS.repeat)
-        ours_gf = case.flops / m["ours_ms"] / 1e6 if case.is_conv else None
-        torch_gf = case.flops / m["torch_ms"] / 1e6 if case.is_conv else None
-        row = {
-            "name": case.name,
-            "op": case.op,
-            "direction": case.direction,
-            "shape": case.shape,
-            "flops": case.flops,
-            "ours_ms": round(m["ours_ms"], 4),
-            "torch_ms": round(m["torch_ms"], 4),
-            "ours_gflops": None if ours_gf is None else round(ours_gf, 2),
-            "torch_gflops": None if torch_gf is None else round(torch_gf, 2),
-            "ratio_to_torch": round(m["torch_ms"] / m["ours_ms"], 3),
-            "fraction_of_sgemm": None if ours_gf is None else round(ours_gf / probe["gflops"], 3),
-            "method": case.method,
-            "ours_ms_range": [round(m["ours_ms_min"], 4), round(m["ours_ms_max"], 4)],
-            "torch_ms_range": [round(m["torch_ms_min"], 4), round(m["torch_ms_max"], 4)],
-        }
-        rows.append(row)
-        spread = lambda lo, hi, med: f"{med:7.3f} ({(hi - lo) / med:4.0%})"  # noqa: E731
-        gf = lambda v: "-" if v is None else f"{v:.0f}"  # noqa: E731
-        frac = "-" if row["fraction_of_sgemm"] is None else f"{row['fraction_of_sgemm']:.2f}"
-        print(
-            f"{case.name:<14} {case.direction:<8} "
-            f"{spread(m['ours_ms_min'], m['ours_ms_max'], m['ours_ms']):>16} "
-            f"{spread(m['torch_ms_min'], m['torch_ms_max'], m['torch_ms']):>16} "
-            f"{gf(ours_gf):>9} {gf(torch_gf):>10} {row['ratio_to_torch']:>6.2f} {frac:>6}  "
-            f"{case.method}",
-            flush=True,
-        )
+    measured: list[list[dict]] = [[] for _ in cases]
+    loads = []
+    for run in range(ARGS.runs):
+        if ARGS.runs > 1:
+            loads.append(os.getloadavg())
+            print(f"run {run + 1} of {ARGS.runs}, load average {loads[-1]}")
+        print(header)
+        print("-" * len(header))
+        for case, runs in zip(cases, measured, strict=True):
+            runs.append(measure(case, ARGS.repeat))
+            print_row(case, row_of(case, runs[-1:], probe))
+    rows = [row_of(case, runs, probe) for case, runs in zip(cases, measured, strict=True)]
+    if ARGS.runs > 1:
+        print(f"\nmedians of {ARGS.runs} runs; ratio range = lowest and highest run's ratio")
+        print(header + "  (ratio range)")
+        print("-" * len(header))
+        for case, row in zip(cases, rows, strict=True):
+            print_row(case, row)
     load_after = os.getloadavg()
     print(
-        f"load average after {load_after}; (spread) = (max - min) / median over {ARGS.repeat} calls"
+        f"load average after {load_after}; (spread) = (max - min) / median over "
+        f"{ARGS.repeat * ARGS.runs} calls"
     )
     blas_env = ", ".join(
         [f"{name} unset" for name in SLOW_BLAS_VARIABLES]
@@ -415,6 +462,8 @@ def main() -> None:
             "torch": torch.__version__,
         },
         "repeat": ARGS.repeat,
+        "runs": ARGS.runs,
+        "load_average_per_run": [list(load) for load in loads],
         "sgemm": {k: round(v, 3) if isinstance(v, float) else v for k, v in probe.items()},
         "cases": rows,
     }

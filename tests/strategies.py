@@ -11,6 +11,7 @@ Sizes stay small (a few channels, images up to about 10 x 10) and include the ed
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -56,10 +57,11 @@ class Case2D:
     dilations: tuple[int, int]
     pads: tuple[Pads, Pads]  # ((top, bottom), (left, right))
     seed: int
+    groups: int = 1  # convolution only: C and F are multiples of it
 
     @property
     def w_shape(self) -> tuple[int, int, int, int]:
-        return (self.filters, self.x_shape[1], *self.kernel)
+        return (self.filters, self.x_shape[1] // self.groups, *self.kernel)
 
     @property
     def out_shape(self) -> tuple[int, int]:
@@ -184,6 +186,24 @@ def conv2d_cases(
         dilations=dilations,
         pads=pads,
         seed=draw(seeds),
+    )
+
+
+@st.composite
+def grouped_conv2d_cases(draw, max_groups: int = 4, **window) -> Case2D:
+    """A ``conv2d`` call with ``groups``: the window as in :func:`conv2d_cases`, then
+    ``groups`` groups of 1-3 channels and 1-3 filters each. Half of the cases are depthwise
+    (one channel per group, ``groups == C``), some with several filters per channel."""
+    case = draw(conv2d_cases(**window))
+    groups = draw(st.integers(1, max_groups))
+    per_group = draw(st.sampled_from([1, 1, 1, 2, 3]))
+    filters_per_group = draw(st.sampled_from([1, 1, 2, 3]))
+    n, _, height, width = case.x_shape
+    return dataclasses.replace(
+        case,
+        x_shape=(n, groups * per_group, height, width),
+        filters=groups * filters_per_group,
+        groups=groups,
     )
 
 

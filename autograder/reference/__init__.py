@@ -5,9 +5,13 @@
 ``(N, C, H, W)``).
 
 Convolution (:mod:`.conv`, :mod:`.conv_backward`)
-    ``conv1d(x, w, b=None, stride=1, padding=0, dilation=1)``: ``(N, C, L) ⋆ (F, C, K)``
-    ``conv2d(x, w, b=None, stride=1, padding=0, dilation=1)``: ``(N, C, H, W) ⋆ (F, C, KH, KW)``
-    ``conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1) -> (dx, dw, db)``
+    ``conv1d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1)``:
+    ``(N, C, L) ⋆ (F, C // groups, K)``
+    ``conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1)``:
+    ``(N, C, H, W) ⋆ (F, C // groups, KH, KW)``
+    ``conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1) -> (dx, dw, db)``
+    ``groups`` as in PyTorch: it divides ``C`` and ``F``, and each group of ``F // groups``
+    filters sees only its ``C // groups`` channels (``groups == C``: depthwise).
 Pooling (:mod:`.pooling`; ``stride`` defaults to ``kernel_size``)
     ``max_pool2d(x, kernel_size, stride=None, padding=0)``, ``avg_pool2d(...)``
     ``max_pool2d_backward(dy, x, kernel_size, stride=None, padding=0) -> dx``,
@@ -41,8 +45,9 @@ so a second process loads them in well under a second), so importing this packag
 nothing and starts no thread. Calls use numba's thread count (``NUMBA_NUM_THREADS``,
 ``numba.set_num_threads``): each thread runs whole images, with NumPy's BLAS held to one
 thread during the call (:mod:`._threads`); with one thread no thread is started at all.
-How each kernel is computed, and why, is in the docstrings of :mod:`.conv`,
-:mod:`.conv_backward` and :mod:`.pooling`; ``bench/kernels.py`` measures them against PyTorch.
+How each kernel is computed, and why, is in the docstrings of :mod:`.conv`, :mod:`.direct`,
+:mod:`.depthwise`, :mod:`.conv_backward` and :mod:`.pooling`; ``bench/kernels.py`` measures
+them against PyTorch.
 """
 
 from .conv import conv1d, conv2d

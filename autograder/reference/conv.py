@@ -6,29 +6,43 @@ For an input ``x`` of shape ``(N, C, H, W)`` padded to ``xp``, weights ``w`` of 
     y[n, f, oh, ow] = b[f] + sum_{c, i, j} w[f, c, i, j] * xp[n, c, oh*SH + i*DH, ow*SW + j*DW]
 
 The kernel is *not* flipped (that would be a mathematical convolution); this is what every
-deep-learning library calls convolution. ``conv1d`` is ``conv2d`` with ``H = KH = 1``.
+deep-learning library calls convolution. ``conv1d`` is ``conv2d`` with ``H = KH = 1``. With
+``groups = G``, ``w`` has shape ``(F, C/G, KH, KW)`` and filter ``f`` sums only over the
+``C/G`` channels of its group ``g = f // (F/G)``, ``c = g*C/G + k`` with weights ``w[f, k]``.
 
 How it is computed, and why (measured with ``bench/kernels.py`` on the course's 2-core
-machine; see :func:`conv2d_padded`): im2col into a buffer allocated with NumPy, then BLAS
-matrix products, the images split among threads. The alternatives and why they lost:
+machine; see :func:`conv2d_padded`): three formulations, chosen by the layer's shape.
 
-* direct numba loops (the textbook loop nest, even with contiguous inner loops): 5x slower
-  than PyTorch on a ResNet layer and 7x on its backward pass; BLAS does the multiply-adds at
-  the machine's SGEMM speed, which LLVM-vectorised numba loops reach only with register
-  blocking that numba cannot express;
+* im2col into a buffer allocated with NumPy, then BLAS matrix products, the images split
+  among threads: for layers with many filters or large images, where the product is large
+  enough for BLAS to run near the machine's SGEMM speed;
+* for layers with few filters and small images (LeNet's second layer), where that product
+  is too thin for BLAS and im2col's copies cost as much as the multiply-adds: a direct kernel
+  on blocks of images interleaved along each row (:mod:`.direct`; 0.58 ms against 1.09 for
+  LeNet conv2 on one thread, see :func:`use_interleaved`);
+* for stride 1 with few input taps (``C*KH*KW <= SHIFTED_MAX_ROWS``, LeNet's first layer):
+  each tap is a shifted view of the padded image, no im2col (:func:`shifted_conv2d`, 2.7x
+  faster than im2col + BLAS there).
+
+Grouped convolutions are split in :func:`grouped_conv2d`: depthwise ones (one channel per
+filter) have kernels of their own (:mod:`.depthwise`), others are one convolution per group.
+
+The alternatives that lost:
+
+* textbook direct numba loops over one image (even with contiguous inner loops): 5x slower
+  than PyTorch on a ResNet layer and 7x on its backward pass; rows of one image (10 outputs
+  in LeNet conv2) are shorter than a vector register, and numba cannot express register
+  blocking beyond what :mod:`.direct` does;
 * one im2col of the whole batch, then one GEMM: the columns (151 MB for the ResNet layer)
   make a round trip through memory; chunks of ``CHUNK_BYTES`` stay in cache, and GEMMs on
   a chunk ran at 87 GFLOP/s against 61 on one thread;
 * numba's ``prange`` for the lowering plus multithreaded BLAS for the products: two thread
   pools taking turns, one barrier per chunk each; on a loaded machine that was 7x slower than
   one thread (see :mod:`._threads`);
-* for stride 1 with few input taps (``C*KH*KW <= SHIFTED_MAX_ROWS``, LeNet's first layer)
-  the GEMM is too thin for BLAS, and a direct kernel wins: each tap is a shifted view of the
-  padded image, no im2col (:func:`shifted_conv2d`, 2.7x faster than im2col + BLAS there). It
-  lost to im2col + BLAS on LeNet conv2 (150 taps), the 1-D layer and the ResNet layer;
-* not tried, for time: the "shifted GEMM" version of that trick for wide layers (NHWC copies
-  and one accumulating GEMM per tap with K = C), and Winograd for 3x3 (fewer multiplications,
-  but an error that float64 callers comparing against PyTorch at 1e-10 would notice).
+* not tried, for time: the "shifted GEMM" version of the shifted trick for wide layers (NHWC
+  copies and one accumulating GEMM per tap with K = C), and Winograd for 3x3 or 5x5 (fewer
+  multiplications, but an error that float64 callers comparing against PyTorch at 1e-10
+  would notice).
 """
 
 from __future__ import annotations
@@ -44,6 +58,8 @@ from ._arguments import (
     positive_int,
 )
 from ._threads import one_thread_blas, run_split
+from .depthwise import depthwise_conv2d
+from .direct import interleaved_conv2d
 from .im2col import U, lower
 from .shapes import Window2D, output_size, resolve_padding_1d, window_2d
 
@@ -90,6 +106,27 @@ MIN_THREAD_MACS = 2_000_000
 
 # Largest C*KH*KW for which stride-1 convolutions skip im2col and BLAS (see shifted_conv2d).
 SHIFTED_MAX_ROWS = 32
+
+# The batch-interleaved direct kernel (:mod:`.direct`) replaces im2col + BLAS for layers with
+# at most INTERLEAVED_MAX_FILTERS filters whose images are too small for a GEMM of their own
+# (below PER_IMAGE_GEMM_MACS), in batches of at least INTERLEAVED_MIN_IMAGES. Measured on the
+# course's 2-core AMD EPYC, one thread, best of 7-15 runs, ms (interleaved / im2col + BLAS):
+# LeNet conv2 64x6x14x14, 16@5x5: 0.58 / 1.09; 64x3x32x32, 16@5x5: 2.56 / 3.49;
+# 64x16x14x14, 16@3x3: 1.25 / 1.91; 64x32x14x14, 32@3x3: 4.58 / 5.06; 64x16x28x28,
+# 32@3x3 stride 2: 2.92 / 7.57; 4 images of LeNet conv2: 0.12 / 0.12. Where BLAS wins: 64
+# filters (64x16x14x14, 64@3x3: 5.18 / 3.96) and large images (the 1-D layer 64x16x1024,
+# 32@7: 11.5 / 8.7; 64x32x56x56, 32@3x3 stride 2: 26.3 / 22.0).
+INTERLEAVED_MAX_FILTERS = 32
+INTERLEAVED_MIN_IMAGES = 8
+
+
+def use_interleaved(n_images: int, filters: int, rows: int, length: int) -> bool:
+    """True when the batch-interleaved direct kernel is the faster formulation (see above)."""
+    return (
+        n_images >= INTERLEAVED_MIN_IMAGES
+        and filters <= INTERLEAVED_MAX_FILTERS
+        and not per_image_gemm(filters, rows, length)
+    )
 
 
 @njit(nogil=True, cache=True)
@@ -183,29 +220,35 @@ def image_major(cols: np.ndarray) -> np.ndarray:
     return cols.reshape(rows, n_block, -1).transpose(1, 0, 2)
 
 
-def conv2d(x, w, b=None, stride=1, padding=0, dilation=1) -> np.ndarray:
+def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
     """2-D cross-correlation with the semantics of ``torch.nn.functional.conv2d``.
 
     Args:
         x: input of shape ``(N, C, H, W)``.
-        w: weights of shape ``(F, C, KH, KW)``.
+        w: weights of shape ``(F, C // groups, KH, KW)``.
         b: bias of shape ``(F,)`` or ``None``.
         stride: an int or ``(SH, SW)``.
         padding: an int, ``(PH, PW)`` (symmetric per dim), ``((top, bottom), (left, right))``,
             ``'valid'`` or ``'same'`` (TensorFlow's rule for any stride, see
             :func:`autograder.reference.same_padding`); zeros are added.
         dilation: an int or ``(DH, DW)``, the spacing between kernel taps.
+        groups: a positive int dividing ``C`` and ``F``. The channels are cut into ``groups``
+            consecutive groups of ``C // groups``, the filters into groups of ``F // groups``,
+            and filter group ``g`` sees only channel group ``g``: with ``groups == C`` each
+            filter sees one channel (a *depthwise* convolution).
 
     Returns:
         ``y`` of shape ``(N, F, OH, OW)`` with
         ``OH = (H + top + bottom - DH*(KH-1) - 1) // SH + 1`` and likewise ``OW``;
-        ``y[n, f] = b[f] + sum_c x_pad[n, c] ⋆ w[f, c]``. float32 in, float32 out (arrays are
-        computed in NumPy's common dtype of ``x``, ``w``, ``b``; integer arrays count as
-        float64).
+        ``y[n, f] = b[f] + sum_k x_pad[n, g*Cg + k] ⋆ w[f, k]`` for ``k < Cg = C // groups``,
+        where ``g = f // (F // groups)`` is the group of filter ``f`` (with ``groups=1``:
+        ``sum_c x_pad[n, c] ⋆ w[f, c]``). float32 in, float32 out (arrays are computed in
+        NumPy's common dtype of ``x``, ``w``, ``b``; integer arrays count as float64).
 
     Raises:
-        ValueError: naming the argument, on wrong shapes, dtypes or window arguments, and when
-            the kernel is larger than the padded input.
+        ValueError: naming the argument, on wrong shapes, dtypes or window arguments, when
+            ``groups`` does not divide ``C`` and ``F``, and when the kernel is larger than
+            the padded input.
 
     Example:
         >>> x = np.arange(9.0).reshape(1, 1, 3, 3)
@@ -214,26 +257,28 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1) -> np.ndarray:
         array([[19., 25.],
                [37., 43.]])
     """
-    x, w, b = conv_arrays(x, w, b, spatial=("H", "W"), kernel=("KH", "KW"))
+    x, w, b, groups = conv_arrays(x, w, b, groups, spatial=("H", "W"), kernel=("KH", "KW"))
     window = window_2d(x.shape[2:], w.shape[2:], stride, padding, dilation)
-    return conv2d_padded(x, w, b, window)
+    return grouped_conv2d(x, w, b, window, groups)
 
 
-def conv1d(x, w, b=None, stride=1, padding=0, dilation=1) -> np.ndarray:
+def conv1d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
     """1-D cross-correlation with the semantics of ``torch.nn.functional.conv1d``.
 
     Args:
         x: input of shape ``(N, C, L)``.
-        w: weights of shape ``(F, C, K)``.
+        w: weights of shape ``(F, C // groups, K)``.
         b: bias of shape ``(F,)`` or ``None``.
         stride: a positive int ``s``.
         padding: an int (zeros on each side), a ``(before, after)`` pair, ``'valid'`` or
             ``'same'`` (TensorFlow's rule, any stride; the extra zero goes after).
         dilation: a positive int ``d``.
+        groups: a positive int dividing ``C`` and ``F``, as for :func:`conv2d`.
 
     Returns:
         ``y`` of shape ``(N, F, L_out)``, ``L_out = (L + before + after - d*(K-1) - 1) // s + 1``,
-        ``y[n, f, t] = b[f] + sum_{c, k} w[f, c, k] * x_pad[n, c, t*s + k*d]``.
+        ``y[n, f, t] = b[f] + sum_{c, k} w[f, c, k] * x_pad[n, c, t*s + k*d]`` (with groups,
+        ``c`` runs over the channels of the group of ``f``).
 
     Example:
         >>> x = np.array([[[1.0, 0, 2, 2, 3, 1]]])
@@ -241,7 +286,7 @@ def conv1d(x, w, b=None, stride=1, padding=0, dilation=1) -> np.ndarray:
         >>> conv1d(x, w)[0, 0], conv1d(x, w, padding="same")[0, 0]
         (array([ 7.,  8., 16., 14.]), array([ 2.,  7.,  8., 16., 14., 11.]))
     """
-    x, w, b = conv_arrays(x, w, b, spatial=("L",), kernel=("K",))
+    x, w, b, groups = conv_arrays(x, w, b, groups, spatial=("L",), kernel=("K",))
     s = positive_int(stride, "stride")
     d = positive_int(dilation, "dilation")
     length, k = x.shape[2], w.shape[2]
@@ -249,11 +294,15 @@ def conv1d(x, w, b=None, stride=1, padding=0, dilation=1) -> np.ndarray:
     output_size(length, k, s, *pads, d)  # says "kernel larger than padded input" in 1-D words
     # A row of height 1: H = KH = 1, nothing added above or below.
     window = window_2d((1, length), (1, k), (1, s), ((0, 0), pads), (1, d))
-    return conv2d_padded(x[:, :, None, :], w[:, :, None, :], b, window)[:, :, 0, :]
+    return grouped_conv2d(x[:, :, None, :], w[:, :, None, :], b, window, groups)[:, :, 0, :]
 
 
 def conv2d_padded(x: np.ndarray, w: np.ndarray, b, window: Window2D) -> np.ndarray:
-    """Run the convolution on validated, contiguous arrays of one dtype: im2col + GEMM.
+    """Run the convolution on validated, contiguous arrays of one dtype (``groups == 1``).
+
+    Few input taps at stride 1 go to :func:`shifted_conv2d`, thin layers to the
+    batch-interleaved kernel (:func:`use_interleaved`, :mod:`.direct`), the rest to
+    im2col + GEMM, described here.
 
     Why this formulation: the multiply-adds go to BLAS (``np.matmul``), which runs at the
     machine's SGEMM speed; numba loop nests reached a fraction of it (5x slower than PyTorch
@@ -283,6 +332,8 @@ def conv2d_padded(x: np.ndarray, w: np.ndarray, b, window: Window2D) -> np.ndarr
     rows, length = channels * kh * kw, oh * ow
     if window.stride == (1, 1) and rows <= SHIFTED_MAX_ROWS:
         return shifted_conv2d(x, w, b, window)
+    if use_interleaved(n_images, filters, rows, length):
+        return interleaved_conv2d(x, w, b, window)
     out = np.empty((n_images, filters, oh, ow), dtype=x.dtype)
     if n_images == 0:
         return out
@@ -355,17 +406,36 @@ def images_per_thread(filters: int, rows: int, length: int) -> int:
     return max(1, MIN_THREAD_MACS // max(1, filters * rows * length))
 
 
-def conv_arrays(x, w, b, spatial: tuple[str, ...], kernel: tuple[str, ...]):
-    """Check ``x``, ``w``, ``b`` of a convolution and bring them to one dtype, C order."""
+def conv_arrays(x, w, b, groups, spatial: tuple[str, ...], kernel: tuple[str, ...]):
+    """Check ``x``, ``w``, ``b`` and ``groups`` of a convolution; arrays in one dtype, C order.
+
+    Returns ``(x, w, b, groups)`` with ``groups`` as an int.
+    """
+    groups = positive_int(groups, "groups")
+    channels = "C" if groups == 1 else "C // groups"
     x_layout = f"({', '.join(('N', 'C', *spatial))})"
-    w_layout = f"({', '.join(('F', 'C', *kernel))})"
+    w_layout = f"({', '.join(('F', channels, *kernel))})"
     ndim = 2 + len(spatial)
     x = float_array(x, "x")
     w = float_array(w, "w")
     check_ndim(x, ndim, "x", x_layout)
-    if w.ndim != ndim or w.shape[1] != x.shape[1] or min(w.shape) < 1:
+    if x.shape[1] % groups:
         raise ValueError(
-            f"w must have shape {w_layout} with C == x.shape[1] == {x.shape[1]}; got {w.shape}"
+            f"groups must divide the input channels C == x.shape[1] == {x.shape[1]}; "
+            f"got groups={groups}"
+        )
+    per_group = x.shape[1] // groups
+    if w.ndim != ndim or w.shape[1] != per_group or min(w.shape) < 1:
+        expected = (
+            f"C == x.shape[1] == {x.shape[1]}"
+            if groups == 1
+            else f"C // groups == {x.shape[1]} // {groups} == {per_group}"
+        )
+        raise ValueError(f"w must have shape {w_layout} with {expected}; got {w.shape}")
+    if w.shape[0] % groups:
+        raise ValueError(
+            f"w must have shape {w_layout} with F a multiple of groups == {groups} (each group "
+            f"gets F // groups filters); got F == {w.shape[0]} in {w.shape}"
         )
     if b is not None:
         b = float_array(b, "b")
@@ -377,4 +447,27 @@ def conv_arrays(x, w, b, spatial: tuple[str, ...], kernel: tuple[str, ...]):
     x, w = contiguous(x, dtype), contiguous(w, dtype)
     if b is not None:
         b = contiguous(b, dtype)
-    return x, w, b
+    return x, w, b, groups
+
+
+def grouped_conv2d(x: np.ndarray, w: np.ndarray, b, window: Window2D, groups: int) -> np.ndarray:
+    """Validated arrays, any ``groups``: one convolution, the depthwise kernel, or one per group.
+
+    ``groups == C`` (one channel per filter) goes to :mod:`.depthwise`, where a plane of the
+    input is read once for all its filters. Other groupings are ``groups`` independent
+    convolutions of ``C // groups`` channels and ``F // groups`` filters, each computed like an
+    ungrouped one (:func:`conv2d_padded`) on a contiguous copy of its channels.
+    """
+    if groups == 1:
+        return conv2d_padded(x, w, b, window)
+    if w.shape[1] == 1:
+        return depthwise_conv2d(x, w, b, window)
+    n_images, channels = x.shape[:2]
+    filters = w.shape[0]
+    per_group, filters_per_group = channels // groups, filters // groups
+    out = np.empty((n_images, filters, *window.out), dtype=x.dtype)
+    for g in range(groups):
+        fs = slice(g * filters_per_group, (g + 1) * filters_per_group)
+        xs = np.ascontiguousarray(x[:, g * per_group : (g + 1) * per_group])
+        out[:, fs] = conv2d_padded(xs, w[fs], None if b is None else b[fs], window)
+    return out

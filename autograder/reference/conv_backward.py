@@ -8,6 +8,11 @@ and an upstream gradient ``dy = dL/dy`` of the shape of ``y``:
     dxp[n, c, oh*SH + i*DH, ow*SW + j*DW] += w[f, c, i, j] * dy[n, f, oh, ow]   (all f, i, j)
 
 and ``dx`` is ``dxp`` with the padding cut off (zeros that were added get no gradient).
+
+The layers are split as in the forward pass: depthwise ones go to :mod:`.depthwise`, other
+grouped ones are one ungrouped backward pass per group, thin layers (few filters, small
+images) use im2col + BLAS on the batch-interleaved layout of :mod:`.direct`, and the rest
+im2col + BLAS on the images as they are (:func:`conv2d_backward_gemm`).
 """
 
 from __future__ import annotations
@@ -24,32 +29,36 @@ from .conv import (
     images_per_thread,
     output_to_columns,
     per_image_gemm,
+    use_interleaved,
 )
+from .depthwise import depthwise_conv2d_backward
+from .direct import interleaved_conv2d_backward
 from .im2col import lift, lower
 from .shapes import Window2D, window_2d
 
 
-def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1):
+def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1):
     """Gradients of :func:`autograder.reference.conv2d` (the bias does not change them).
 
     Args:
         dy: upstream gradient ``dL/dy`` of shape ``(N, F, OH, OW)``, the shape ``conv2d``
             returns for these arguments.
         x: input of shape ``(N, C, H, W)``.
-        w: weights of shape ``(F, C, KH, KW)``.
-        stride, padding, dilation: as for ``conv2d``.
+        w: weights of shape ``(F, C // groups, KH, KW)``.
+        stride, padding, dilation, groups: as for ``conv2d``.
 
     Returns:
-        ``(dx, dw, db)`` of shapes ``(N, C, H, W)``, ``(F, C, KH, KW)`` and ``(F,)``:
-        ``db[f] = sum dy[:, f]``; ``dw[f, c]`` is ``x_pad[:, c]`` cross-correlated with
-        ``dy[:, f]`` (stride and dilation swap roles); ``dx`` is the "full" convolution of
-        ``dy`` with ``w``, i.e. what ``torch.nn.functional.conv_transpose2d`` computes,
-        with the padding cropped off.
+        ``(dx, dw, db)`` of shapes ``(N, C, H, W)``, ``(F, C // groups, KH, KW)`` and
+        ``(F,)``: ``db[f] = sum dy[:, f]``; ``dw[f, c]`` is ``x_pad[:, c]`` cross-correlated
+        with ``dy[:, f]`` (stride and dilation swap roles); ``dx`` is the "full" convolution
+        of ``dy`` with ``w``, i.e. what ``torch.nn.functional.conv_transpose2d`` computes,
+        with the padding cropped off. With groups, each group of filters and its channels
+        are one such convolution.
 
     Raises:
         ValueError: naming the argument, on wrong shapes or arguments.
     """
-    x, w, _ = conv_arrays(x, w, None, spatial=("H", "W"), kernel=("KH", "KW"))
+    x, w, _, groups = conv_arrays(x, w, None, groups, spatial=("H", "W"), kernel=("KH", "KW"))
     window = window_2d(x.shape[2:], w.shape[2:], stride, padding, dilation)
     dy = float_array(dy, "dy")
     expected = (x.shape[0], w.shape[0], *window.out)
@@ -61,7 +70,39 @@ def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1):
         )
     dtype = common_dtype(dy, x, w)
     x, w, dy = contiguous(x, dtype), contiguous(w, dtype), contiguous(dy, dtype)
+    return grouped_conv2d_backward(dy, x, w, window, groups)
 
+
+def grouped_conv2d_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray, window, groups: int):
+    """Validated arrays, any ``groups``: as :func:`.conv.grouped_conv2d` splits the forward
+    pass (one convolution, the depthwise kernels, or one convolution per group)."""
+    if groups == 1:
+        return conv2d_backward_padded(dy, x, w, window)
+    if w.shape[1] == 1:
+        return depthwise_conv2d_backward(dy, x, w, window)
+    channels, filters = x.shape[1], w.shape[0]
+    per_group, filters_per_group = channels // groups, filters // groups
+    dx = np.empty_like(x)
+    dw = np.empty_like(w)
+    db = np.empty(filters, dtype=x.dtype)
+    for g in range(groups):
+        cs = slice(g * per_group, (g + 1) * per_group)
+        fs = slice(g * filters_per_group, (g + 1) * filters_per_group)
+        dx[:, cs], dw[fs], db[fs] = conv2d_backward_padded(
+            np.ascontiguousarray(dy[:, fs]), np.ascontiguousarray(x[:, cs]), w[fs], window
+        )
+    return dx, dw, db
+
+
+def conv2d_backward_padded(dy: np.ndarray, x: np.ndarray, w: np.ndarray, window: Window2D):
+    """The gradients of an ungrouped convolution: thin layers (the ones the forward pass
+    gives to the batch-interleaved kernel, :func:`.conv.use_interleaved`) on the interleaved
+    layout (:func:`.direct.interleaved_conv2d_backward`), the others by
+    :func:`conv2d_backward_gemm`."""
+    filters, channels, kh, kw = w.shape
+    rows, length = channels * kh * kw, window.out[0] * window.out[1]
+    if use_interleaved(x.shape[0], filters, rows, length):
+        return interleaved_conv2d_backward(dy, x, w, window)
     return conv2d_backward_gemm(dy, x, w, window)
 
 

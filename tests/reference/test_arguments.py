@@ -77,6 +77,21 @@ CONV2D_ERRORS = [
     (dict(x=np.array([["a"]])), "x must be an array of real numbers"),
     (dict(w=W.astype(object)), "w must be an array of real numbers"),
     (dict(x=np.zeros((2, 3, 0, 6))), "x of shape .* must have non-empty axes"),
+    (dict(groups=0), "groups must be a positive int, got 0"),
+    (dict(groups=3.0), "groups must be a positive int, got 3.0"),
+    (dict(groups=True), "groups must be a positive int, got True"),
+    (
+        dict(groups=2),
+        re.escape("groups must divide the input channels C == x.shape[1] == 3; got groups=2"),
+    ),
+    (
+        dict(groups=3),
+        re.escape("w must have shape (F, C // groups, KH, KW) with C // groups == 3 // 3 == 1; "),
+    ),
+    (
+        dict(groups=3, w=W[:, :1]),
+        re.escape("w must have shape (F, C // groups, KH, KW) with F a multiple of groups == 3"),
+    ),
 ]
 
 
@@ -113,12 +128,18 @@ def test_conv2d_errors(override, match):
             r"kernel \(effective size d\*\(k-1\)\+1 = 9\) is larger than the padded input",
         ),
         (dict(w=np.zeros((4, 3, 9)), padding="same"), None),
+        (
+            dict(groups=3),
+            re.escape("w must have shape (F, C // groups, K) with C // groups == 3 // 3 == 1"),
+        ),
+        (dict(groups=3, w=W1[:3, :1]), None),  # depthwise
+        (dict(groups=-1), "groups must be a positive int"),
     ],
 )
 def test_conv1d_errors(override, match):
     kwargs = {"x": X1, "w": W1, "b": None, **override}
-    if match is None:  # 'same' always fits
-        assert ref.conv1d(**kwargs).shape == (2, 4, 6)
+    if match is None:  # 'same' always fits; depthwise with 3 filters
+        assert ref.conv1d(**kwargs).shape[:2] == (2, kwargs["w"].shape[0])
         return
     with pytest.raises(ValueError, match=match):
         ref.conv1d(**kwargs)
@@ -139,6 +160,19 @@ def test_conv2d_backward_errors():
         ref.conv2d_backward(dy, X, W, padding="full")
     with pytest.raises(ValueError, match="dy must be an array of real numbers"):
         ref.conv2d_backward(dy.astype(complex), X, W)
+    with pytest.raises(ValueError, match=re.escape("w must have shape (F, C // groups, KH, KW)")):
+        ref.conv2d_backward(dy, X, W, groups=3)
+    with pytest.raises(ValueError, match="groups must divide the input channels"):
+        ref.conv2d_backward(dy, X, W, groups=2)
+    depthwise = W[:3, :1]
+    dy3 = np.zeros((2, 3, 4, 4))
+    assert [a.shape for a in ref.conv2d_backward(dy3, X, depthwise, groups=3)] == [
+        X.shape,
+        depthwise.shape,
+        (3,),
+    ]
+    with pytest.raises(ValueError, match=re.escape("dy must have shape (N, F, OH, OW) == (2, 3,")):
+        ref.conv2d_backward(dy, X, depthwise, groups=3)
 
 
 POOLS = [ref.max_pool2d, ref.avg_pool2d]

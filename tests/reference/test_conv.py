@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 import torch.nn.functional as F
 from hypothesis import given
-from strategies import Case1D, Case2D, conv1d_cases, conv2d_cases, reference_settings
+from strategies import (
+    Case1D,
+    Case2D,
+    conv1d_cases,
+    conv2d_cases,
+    grouped_conv2d_cases,
+    reference_settings,
+)
 
 from autograder import reference as ref
 
@@ -67,6 +74,27 @@ def test_non_contiguous_inputs():
     w = rng.standard_normal((3, 4, 3, 3))[:, :, ::-1].swapaxes(0, 1)
     expected = F.conv2d(tensor(x), tensor(w))
     assert_matches(ref.conv2d(x, w), expected, np.float64)
+
+
+def test_depthwise_worked_example():
+    # groups == C == 2: filter 0 sees channel 0 only, filter 1 channel 1 only.
+    # Channel 0 is all ones and w[0] sums a 2x2 window: 4 everywhere. Channel 1 is 0..8 and
+    # w[1] picks the bottom-right tap: x[1, 1:, 1:] = [[4, 5], [7, 8]].
+    x = np.stack([np.ones((3, 3)), np.arange(9.0).reshape(3, 3)])[None]
+    w = np.zeros((2, 1, 2, 2))
+    w[0] = 1
+    w[1, 0, 1, 1] = 1
+    y = ref.conv2d(x, w, groups=2)
+    np.testing.assert_array_equal(y[0, 0], [[4, 4], [4, 4]])
+    np.testing.assert_array_equal(y[0, 1], [[4, 5], [7, 8]])
+
+
+def test_groups_are_separate_convolutions():
+    rng = np.random.default_rng(3)
+    x, w, b = rng.standard_normal((2, 6, 7, 7)), rng.standard_normal((4, 3, 3, 3)), [1.0, 2, 3, 4]
+    y = ref.conv2d(x, w, b, padding=1, groups=2)
+    np.testing.assert_allclose(y[:, :2], ref.conv2d(x[:, :3], w[:2], b[:2], padding=1))
+    np.testing.assert_allclose(y[:, 2:], ref.conv2d(x[:, 3:], w[2:], b[2:], padding=1))
 
 
 def test_empty_batch():
@@ -154,3 +182,38 @@ def test_conv1d_equals_conv2d_on_one_row(case: Case2D):
         dilation=(1, dilation),
     )
     np.testing.assert_array_equal(y1, y2[:, :, 0])
+
+
+@reference_settings
+@given(case=grouped_conv2d_cases())
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_grouped_conv2d_matches_torch(case: Case2D, dtype):
+    rng = case.rng()
+    x = random(rng, case.x_shape, dtype)
+    w = random(rng, case.w_shape, dtype)
+    b = random(rng, (case.filters,), dtype) if rng.random() < 0.7 else None
+    y = ref.conv2d(x, w, b, case.stride, case.padding, case.dilation, groups=np.int64(case.groups))
+    expected = F.conv2d(
+        torch_pad(tensor(x), case.pads),
+        tensor(w),
+        None if b is None else tensor(b),
+        stride=case.strides,
+        dilation=case.dilations,
+        groups=case.groups,
+    )
+    assert_matches(y, expected, dtype, f"conv2d {case}")
+
+
+@reference_settings
+@given(case=grouped_conv2d_cases(max_batch=2))
+def test_grouped_conv1d_equals_conv2d_on_one_row(case: Case2D):
+    rng = case.rng()
+    n, c, _, length = case.x_shape
+    x = random(rng, (n, c, length), np.float64)
+    w = random(rng, (case.filters, c // case.groups, case.kernel[1]), np.float64)
+    stride, dilation, pads = case.strides[1], case.dilations[1], case.pads[1]
+    y1 = ref.conv1d(x, w, stride=stride, padding=pads, dilation=dilation, groups=case.groups)
+    expected = F.conv1d(
+        torch_pad(tensor(x), pads), tensor(w), stride=stride, dilation=dilation, groups=case.groups
+    )
+    assert_matches(y1, expected, np.float64, f"conv1d {case}")

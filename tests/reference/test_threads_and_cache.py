@@ -85,6 +85,9 @@ w = np.ones((4, 3, 3, 3), np.float32)
 y = ref.conv2d(x, w, padding=1)
 ref.conv2d_backward(y, x, w, padding=1)
 ref.conv1d(x[:, :, 0], w[:, :, 0], padding=1)
+ref.conv2d(np.ones((8, 6, 8, 8), np.float32), np.ones((4, 6, 3, 3), np.float32))  # interleaved
+ref.conv2d_backward(y[:, :3], x, w[:3, :1], padding=1, groups=3)  # depthwise
+ref.conv2d(x, w[:3, :1], padding=1, groups=3)
 ref.max_pool2d_backward(ref.max_pool2d(x, 2), x, 2)
 ref.avg_pool2d_backward(ref.avg_pool2d(x, 2), x, 2)
 import sys
@@ -121,6 +124,8 @@ def test_one_thread_setting_starts_no_thread():
         "x = np.ones((4, 3, 16, 16)); w = np.ones((8, 3, 3, 3))\n"
         "y = ref.conv2d(x, w, padding=1); ref.conv2d_backward(y, x, w, padding=1)\n"
         "ref.conv2d(x[:, :1], w[:, :1], padding=1)\n"
+        "ref.conv2d(np.ones((16, 6, 9, 9)), np.ones((4, 6, 3, 3)))\n"
+        "ref.conv2d_backward(y[:, :3], x, w[:3, :1], padding=1, groups=3)\n"
         "ref.max_pool2d_backward(y[:, :, ::2, ::2], y, 2)\n"
         "print(len(os.listdir('/proc/self/task')))\n"
     )
