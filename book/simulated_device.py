@@ -255,16 +255,30 @@ def simulated_device(device_type: str = "mps") -> Iterator[torch.device]:
     if device_type == "cuda" and torch.cuda.is_available():
         raise RuntimeError("a real CUDA device is present: test on it instead")
     saved_env = os.environ.get("COURSE_DEVICE")
-    saved_swap = torch.__future__.get_swap_module_params_on_conversion()
     os.environ["COURSE_DEVICE"] = device_type
-    # model.to(device) replaces each parameter's contents by the moved tensor, class included,
-    # so that the model's parameters become OnDevice (see torch.nn.Module._apply).
-    torch.__future__.set_swap_module_params_on_conversion(True)
+    real_apply = torch.nn.Module._apply
+
+    def apply_swapping(module, fn, recurse=True):
+        # model.to(device) then replaces each parameter's contents by the moved tensor, class
+        # included, so that the parameters become OnDevice (see torch.nn.Module._apply).
+        saved = torch.__future__.get_swap_module_params_on_conversion()
+        torch.__future__.set_swap_module_params_on_conversion(True)
+        try:
+            return real_apply(module, fn, recurse)
+        finally:
+            torch.__future__.set_swap_module_params_on_conversion(saved)
+
+    torch.nn.Module._apply = apply_swapping
+    # Waiting for the device (timers do) has nothing to wait for.
+    backend = getattr(torch, device_type)
+    saved_sync = backend.synchronize
+    backend.synchronize = lambda *args, **kwargs: None
     try:
         with _SimulatedDeviceMode(device_type):
             yield torch.device(device_type)
     finally:
-        torch.__future__.set_swap_module_params_on_conversion(saved_swap)
+        backend.synchronize = saved_sync
+        torch.nn.Module._apply = real_apply
         if saved_env is None:
             os.environ.pop("COURSE_DEVICE", None)
         else:
