@@ -47,24 +47,27 @@ def time_training_steps(
     warmup: int = 2,
     optimizer: str = "adamw",
     lr: float = 1e-3,
+    weight_decay: float = 0.0,
     plan: AmpPlan | None = None,
 ) -> float:
     """Seconds per training step of ``model`` on the batch ``(x, y)`` (both on the model's
     device): ``warmup`` untimed steps (the first calls set things up), then ``steps`` timed ones,
     waiting for the device before reading the clock. ``optimizer``: ``"adamw"`` or ``"sgd"``
-    (Nesterov momentum 0.9); ``plan``: mixed precision as in ``training.amp_plan`` (None: off).
+    (Nesterov momentum 0.9), with ``weight_decay``; ``plan``: mixed precision as in
+    ``training.amp_plan`` (None: off).
     The model's weights change (it trains)."""
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     device = _device_of(model)
     params = model.parameters()
     if optimizer == "adamw":
-        opt = torch.optim.AdamW(params, lr=lr)
+        opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     elif optimizer == "sgd":
-        opt = torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True)
+        opt = torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True, weight_decay=weight_decay)
     else:
         raise ValueError(f"optimizer must be 'adamw' or 'sgd', got {optimizer!r}")
-    autocast = torch.autocast(device.type, dtype=plan.dtype) if plan.enabled else nullcontext()
+    enabled = plan is not None and plan.enabled
+    autocast = torch.autocast(device.type, dtype=plan.dtype) if enabled else nullcontext()
     model.train()
     for step in range(warmup + steps):
         if step == warmup:
