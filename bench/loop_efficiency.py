@@ -15,10 +15,14 @@ Two numbers for the same model, batch and device:
 
 The ratio loop / raw is the loop's efficiency. ``--loader`` runs the loop a second time with
 ``TrainConfig(data_on_device=False)``: batches through a ``DataLoader``, as the loop did before
-it kept in-memory data on the device. On CUDA both use what ``fit`` uses there (bfloat16 or
-float16 autocast, ``channels_last``, ``cudnn.benchmark``); on the CPU float32, and
-``channels_last`` only with ``--channels-last``. Results go to
-``bench/results/loop_efficiency-DEVICE.json`` (``--no-save`` to skip).
+it kept in-memory data on the device. On a machine shared with other work the speed of a
+CPU moves a lot from minute to minute, so the measurements are interleaved: ``--repeat R``
+rounds of (raw, loop, [loader loop], raw), each loop compared with the mean of the raw rates
+measured just before and just after it, and the median ratio over the rounds is reported.
+
+On CUDA both use what ``fit`` uses there (bfloat16 or float16 autocast, ``channels_last``,
+``cudnn.benchmark``); on the CPU float32, and ``channels_last`` only with ``--channels-last``.
+Results go to ``bench/results/loop_efficiency-DEVICE.json`` (``--no-save`` to skip).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -121,7 +126,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: choose_device())")
     p.add_argument("--model", choices=[*WIDTHS, "lenet5"], default="resnet18-quarter")
     p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--n", type=int, default=2048, help="training images")
+    p.add_argument("--n", type=int, default=1024, help="training images")
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--steps", type=int, default=20, help="timed raw steps")
     p.add_argument("--warmup", type=int, default=3, help="untimed raw steps")
@@ -129,6 +134,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--channels-last", action="store_true", help="also on the CPU")
     p.add_argument("--no-amp", action="store_true", help="float32 on CUDA too")
     p.add_argument("--loader", action="store_true", help="also time the DataLoader path")
+    p.add_argument("--repeat", type=int, default=3, help="rounds of raw/loop measurements")
     p.add_argument("--no-save", action="store_true")
     args = p.parse_args(argv)
     os.environ.setdefault("TQDM_DISABLE", "1")
@@ -139,44 +145,59 @@ def main(argv: list[str] | None = None) -> dict:
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # as fit does
 
-    raw = raw_rate(args, device, channels_last)
     result = {
         "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "machine": platform.processor() or platform.machine(),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
-        "load_average": os.getloadavg(),
+        "load_average_before": os.getloadavg(),
         "settings": vars(args),
         "amp": str(amp_plan(device, not args.no_amp)),
         "channels_last": channels_last,
-        "raw_images_per_s": raw,
+        "rounds": [],
     }
     paths = {"on_device": True, **({"loader": False} if args.loader else {})}
-    for name, on_device in paths.items():
-        loop = loop_rate(args, device, channels_last, on_device)
-        loop["efficiency_first_epoch"] = loop["images_per_s_per_epoch"][0] / raw
-        loop["efficiency_all_epochs"] = loop["images_per_s_all_epochs"] / raw
-        result[name] = loop
-    # The raw rate again, after the loops: the machine may have got busier or quieter.
-    result["raw_images_per_s_after"] = raw_rate(args, device, channels_last)
-
-    load = result["load_average"][0]
-    print(
-        f"{args.model}, batch {args.batch}, {args.n} images x {args.epochs} epochs on "
-        f"{result['device_name']} ({result['threads']} threads, load {load:.1f})"
-    )
-    print(
-        f"raw forward+backward+step: {raw:,.0f} images/s "
-        f"({result['raw_images_per_s_after']:,.0f} when measured again at the end)"
+    for _ in range(args.repeat):
+        before = raw_rate(args, device, channels_last)
+        loops = {name: loop_rate(args, device, channels_last, on) for name, on in paths.items()}
+        after = raw_rate(args, device, channels_last)
+        raw = (before + after) / 2
+        for loop in loops.values():
+            loop["efficiency_first_epoch"] = loop["images_per_s_per_epoch"][0] / raw
+            loop["efficiency_all_epochs"] = loop["images_per_s_all_epochs"] / raw
+        result["rounds"].append({"raw_before": before, "raw_after": after, **loops})
+    result["load_average_after"] = os.getloadavg()
+    rounds = result["rounds"]
+    result["median_raw_images_per_s"] = statistics.median(
+        (r["raw_before"] + r["raw_after"]) / 2 for r in rounds
     )
     for name in paths:
-        loop = result[name]
-        epochs = ", ".join(f"{v:,.0f}" for v in loop["images_per_s_per_epoch"])
+        for key in ("images_per_s_all_epochs", "efficiency_first_epoch", "efficiency_all_epochs"):
+            result[f"median_{name}_{key}"] = statistics.median(r[name][key] for r in rounds)
+
+    load = result["load_average_before"][0], result["load_average_after"][0]
+    print(
+        f"{args.model}, batch {args.batch}, {args.n} images x {args.epochs} epochs on "
+        f"{result['device_name']} ({result['threads']} threads, load {load[0]:.1f} before, "
+        f"{load[1]:.1f} after), {args.repeat} rounds"
+    )
+    for i, r in enumerate(rounds, 1):
+        print(f"round {i}: raw {r['raw_before']:,.0f} and {r['raw_after']:,.0f} images/s")
+        for name in paths:
+            loop = r[name]
+            epochs = ", ".join(f"{v:,.0f}" for v in loop["images_per_s_per_epoch"])
+            print(
+                f"  fit ({name}): {epochs} images/s per epoch: "
+                f"{loop['efficiency_first_epoch']:.0%} of raw in epoch 1, "
+                f"{loop['efficiency_all_epochs']:.0%} over all epochs"
+            )
+    print(f"median raw: {result['median_raw_images_per_s']:,.0f} images/s")
+    for name in paths:
         print(
-            f"fit ({name}): {epochs} images/s per epoch; {loop['images_per_s_all_epochs']:,.0f} "
-            f"over all epochs: {loop['efficiency_first_epoch']:.0%} of raw in epoch 1, "
-            f"{loop['efficiency_all_epochs']:.0%} over all epochs"
+            f"median fit ({name}): {result[f'median_{name}_images_per_s_all_epochs']:,.0f} "
+            f"images/s, {result[f'median_{name}_efficiency_first_epoch']:.0%} of raw in epoch "
+            f"1, {result[f'median_{name}_efficiency_all_epochs']:.0%} over all epochs"
         )
     if not args.no_save:
         out = ROOT / "bench" / "results" / f"loop_efficiency-{device.type}.json"

@@ -115,6 +115,8 @@ def one_epoch_fits():
 @contextlib.contextmanager
 def on_simulated_device(device_type: str = "mps"):
     """``book.simulated_device.simulated_device``, with ``fastest_device`` choosing it."""
+    import torch
+
     from book.simulated_device import simulated_device
     from cnnbook import throughput
 
@@ -123,8 +125,6 @@ def on_simulated_device(device_type: str = "mps"):
     def fastest_is_the_device(*args, **kwargs):
         _, seconds = real_fastest(*args, **kwargs)
         return torch.device(device_type), seconds
-
-    import torch
 
     with simulated_device(device_type):
         throughput.fastest_device = fastest_is_the_device
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         nargs="?",
         const="mps",
         default=None,
-        help="run on a simulated accelerator (book.simulated_device; default type: mps)",
+        help="run on a simulated accelerator (book.simulated_device: mps)",
     )
     parser.add_argument(
         "--smoke",

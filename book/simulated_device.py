@@ -19,8 +19,7 @@ report ``device == mps:0`` and keep that class through every operation. A
   tensor; device indices may not index a CPU tensor);
 * ``.numpy()`` and ``numpy.asarray`` of a device tensor raise ``TypeError``, as on a GPU;
 * a CPU ``torch.Generator`` used to draw numbers on the device raises;
-* for ``"mps"``, float64 tensors on the device raise ``TypeError`` (Apple's GPUs have no
-  float64).
+* float64 tensors on the device raise ``TypeError`` (Apple's GPUs have no float64).
 
 Copies between the devices (``.to``, ``.cpu()``, ``copy_``, assigning into a CPU tensor)
 work as they do on a GPU. Gradients of device tensors are device tensors. Nothing runs faster
@@ -37,7 +36,9 @@ import torch
 from torch.overrides import TorchFunctionMode
 from torch.utils import _pytree as pytree
 
-SIMULATED_TYPES = ("mps", "cuda")
+# Only Apple's type: simulating "cuda" would also need CUDA's libraries (autocast, GradScaler,
+# pinned memory), which a CPU-only PyTorch disables with warnings. The device rules are the same.
+SIMULATED_TYPES = ("mps",)
 
 
 class DeviceMismatch(RuntimeError):
@@ -252,8 +253,6 @@ def simulated_device(device_type: str = "mps") -> Iterator[torch.device]:
     Yields the device."""
     if device_type not in SIMULATED_TYPES:
         raise ValueError(f"device_type must be one of {SIMULATED_TYPES}, got {device_type!r}")
-    if device_type == "cuda" and torch.cuda.is_available():
-        raise RuntimeError("a real CUDA device is present: test on it instead")
     saved_env = os.environ.get("COURSE_DEVICE")
     os.environ["COURSE_DEVICE"] = device_type
     real_apply = torch.nn.Module._apply

@@ -5,7 +5,7 @@
   around it, that a training loop can approach but not beat;
 * ``fastest_device``: time a few such steps on each available device and pick the faster;
 * ``operations_per_step``: how many ATen operations one training step runs. On a GPU each one
-  (views aside) is at least one kernel launch, which costs microseconds whatever its size.
+  (views aside) is at least one kernel launch, whose cost does not shrink with its size.
 
 A small network does so little arithmetic per step that its time on a GPU is the fixed cost of
 its operations, not the arithmetic: a CPU, which has no launch to pay for, can be faster.

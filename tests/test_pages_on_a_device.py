@@ -94,3 +94,18 @@ def test_training_page_runs_on_an_accelerator(chapter):
     page = ROOT / "chapters" / chapter / "index.md"
     ran = run_page_on_the_device(page)
     assert len(ran) > 5 and ran == list(range(len(ran)))
+
+
+def test_code_cells_keep_the_code_and_read_the_tags(tmp_path):
+    from book.page_cells import code_cells
+
+    page = tmp_path / "page.md"
+    page.write_text(
+        "Text\n\n```{code-cell} ipython3\n:tags: [remove-cell, hide-input]\n\n"
+        "%config InlineBackend.figure_formats = ['svg']\nx = 1\n```\n\n"
+        "```{code-cell} ipython3\nassert x == 1\n```\n\n```python\nnot a cell\n```\n"
+    )
+    first, second = code_cells(page)
+    assert first.tags == ["remove-cell", "hide-input"]
+    assert "%config" not in first.source and "x = 1" in first.source
+    assert second.source == "assert x == 1\n" and second.tags == []

@@ -88,8 +88,8 @@ def test_recipe_converges_on_the_digits(name, tmp_path, monkeypatch):
     with its schedule, batch and epochs but a ResNet-18 sixteen times narrower than the full
     one, so that it runs on a CPU. The full profile's old recipe (batches of 512, lr 0.4:
     3 steps an epoch) failed this: the test loss rose to 1,066 in epoch 6 and 99% was never
-    reached (measured at this width on the CPU; on a GPU at full width the loss reached
-    429,339)."""
+    reached (measured at this width on the CPU; at 1/8 width the loss reached 1,683; on a GPU
+    at full width 429,339)."""
     monkeypatch.setenv("COURSE_DATA", str(tmp_path))  # no CIFAR-10 here: the digits
     monkeypatch.setenv("TQDM_DISABLE", "1")
     torch.set_num_threads(1)
@@ -105,8 +105,10 @@ def test_recipe_converges_on_the_digits(name, tmp_path, monkeypatch):
         image_runs.train_config(recipe, channels_last=True, device="cpu", progress=False),
         augment=image_runs.augmentation(data.name),
     )
+    # Diverging: the test loss an order of magnitude above a uniform guess's (ln 10). Early
+    # spikes below that happen and pass (the quick recipe at this width: 10.3 in epoch 2).
     worst = max(row["test_loss"] for row in history)
-    assert worst < 2 * math.log(10), worst  # never worse than twice a uniform guess's loss
+    assert worst < 10 * math.log(10), [round(r["test_loss"], 2) for r in history]
     target = target_for(data.name, profile)
     assert time_to_accuracy(history, target) is not None, [r["test_acc"] for r in history]
 
