@@ -9,6 +9,7 @@ enforced): the page's results are the book build's business, its device discipli
 test's.
 """
 
+import re
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,17 @@ def test_the_check_catches_chapter_15s_bug(tmp_path):
     assert run_page_on_the_device(fixed) == [0, 1]
     # On the CPU alone, the bug is invisible.
     assert [run.index for run in run_cells(buggy)] == [0, 1]
+
+
+def test_every_page_that_trains_is_checked():
+    """A new page that trains (or picks a device) joins TRAINING_PAGES, or this fails."""
+    uses_a_device = re.compile(r"\bfit\(|choose_device|fastest_device|\.to\(device")
+    pages = sorted(
+        page.parent.name
+        for page in (ROOT / "chapters").glob("*/index.md")
+        if uses_a_device.search(page.read_text())
+    )
+    assert pages == TRAINING_PAGES
 
 
 @pytest.mark.slow
