@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from cnnbook import datasets  # noqa: E402
+from cnnbook.throughput import fastest_device  # noqa: E402
 from cnnbook.training import TrainConfig, fit, seed_everything  # noqa: E402
 
 CHAPTER = ROOT / "chapters" / "17-mnist1d" / "index.md"
@@ -47,6 +48,8 @@ def chapter_network(profile: str) -> dict:
         "np": np,
         "torch": torch,
         "TrainConfig": TrainConfig,
+        "fastest_device": fastest_device,
+        "example": torch.zeros(40),  # one MNIST-1D example's shape
         "profile": profile,
         "__name__": "chapter13",
     }

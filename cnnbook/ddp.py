@@ -5,7 +5,12 @@
 environment. ``setup()`` joins them into one process group: NCCL between GPUs, gloo between
 CPU processes. Each process then trains a replica of the model on its share of every batch;
 after ``backward`` DDP averages the gradients over the processes, so every replica takes the
-same step, the step one process would take on the whole batch with a mean-reduced loss.
+same step. That step is the one a single process would take on the whole batch (with a
+mean-reduced loss and equal shares) only if each example's loss depends on that example
+alone. Batch normalization breaks this in training: each process normalizes with the mean and
+variance of its own share, and keeps running statistics of its own share.
+``sync_batchnorm(model)`` replaces the model's batch-norm layers by ``SyncBatchNorm``, which
+computes the statistics over the whole global batch; PyTorch implements it for GPUs only.
 
 Outside ``torchrun`` (no process group) ``rank() == 0`` and ``world_size() == 1``, and the
 helpers below do nothing: the course's training loop calls them unconditionally.
@@ -17,6 +22,7 @@ import os
 
 import torch
 import torch.distributed as dist
+from torch import nn
 
 
 def is_distributed() -> bool:
@@ -62,6 +68,30 @@ def cleanup() -> None:
     """Leave the process group (call once at the end of a distributed run)."""
     if is_distributed():
         dist.destroy_process_group()
+
+
+def sync_batchnorm_supported() -> bool:
+    """Whether ``SyncBatchNorm`` can run here: in a process group whose backend is NCCL (GPUs),
+    or outside any group (where it is plain batch normalization). PyTorch's ``SyncBatchNorm``
+    rejects CPU tensors, so a gloo group of CPU processes cannot use it."""
+    return not is_distributed() or dist.get_backend() == "nccl"
+
+
+def sync_batchnorm(model: nn.Module) -> nn.Module:
+    """``model`` with every batch-norm layer replaced by ``nn.SyncBatchNorm`` (same weights and
+    running statistics), so that all processes normalize with the statistics of the whole
+    global batch. Call it before training (``fit`` then wraps the model in DDP).
+
+    Raises ``RuntimeError`` in a process group that cannot run it (``sync_batchnorm_supported``).
+    """
+    if not sync_batchnorm_supported():
+        raise RuntimeError(
+            f"SyncBatchNorm needs GPUs and the NCCL backend; this process group uses "
+            f"{dist.get_backend()!r} (CPU processes), on which PyTorch's SyncBatchNorm does not "
+            "run. Without it, each process normalizes with the statistics of its own share of "
+            "the batch."
+        )
+    return nn.SyncBatchNorm.convert_sync_batchnorm(model)
 
 
 def all_reduce_sum(t: torch.Tensor) -> torch.Tensor:

@@ -11,6 +11,10 @@ Several processes with ``DistributedDataParallel`` (NCCL on GPUs, gloo on CPUs):
 On CPUs of one machine set ``GLOO_SOCKET_IFNAME=lo``. ``--batch-size`` is the global batch,
 split evenly over the processes; rank 0 alone prints and writes the checkpoint. Resuming is
 automatic: run the same command again with the same ``--checkpoint`` after an interruption.
+
+Models with batch normalization (``cnn``, ``resnet18*``) normalize each process's share of the
+batch with that share's statistics; ``--sync-batchnorm`` makes every process use the whole
+batch's (``SyncBatchNorm``: GPUs with NCCL only; refused on CPU processes).
 """
 
 from __future__ import annotations
@@ -137,6 +141,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--schedule", choices=["constant", "cosine", "onecycle"], default="onecycle")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, default=None, help="use the first N training examples")
+    p.add_argument(
+        "--sync-batchnorm",
+        action="store_true",
+        help="batch norm over the whole global batch across processes (GPUs/NCCL only)",
+    )
     p.add_argument("--checkpoint", type=Path, default=None)
     p.add_argument(
         "--save-weights",
@@ -156,6 +165,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, float]]:
         train_set, test_set = load(args.dataset, args.limit)
         seed_everything(args.seed)  # the same initial weights in every process
         model = make_model(args.model, train_set[0][0])
+        if args.sync_batchnorm:
+            model = ddp.sync_batchnorm(model)
         cfg = TrainConfig(
             epochs=args.epochs,
             batch_size=args.batch_size,

@@ -8,12 +8,19 @@ Everything a chapter needs to train a classifier, on whatever hardware the reade
   float16 with a ``GradScaler``; off on the CPU and on MPS;
 * ``channels_last`` memory format for 4-D inputs (images) on CUDA, and on the CPU when asked
   (``TrainConfig.channels_last=True``); optional ``torch.compile``;
-* a ``DataLoader`` with worker processes and pinned memory on CUDA, in-process on the CPU;
-* the order of the examples in epoch ``e`` depends only on ``(seed, e)``: the loader uses a
-  ``DistributedSampler`` (with one replica when running in a single process), reseeded each
-  epoch. Together with ``seed_everything`` this makes runs reproducible, lets an interrupted
-  run resume exactly from a checkpoint, and lets the same code run under ``torchrun`` with
-  ``DistributedDataParallel`` (see ``cnnbook.ddp``);
+* data that is already in memory (a ``TensorDataset``, which is what ``datasets.as_datasets``
+  makes) is copied to the device once and stays there: each batch is one indexing operation on
+  the device with a slice of the epoch's permutation, with no loader, no worker processes and no
+  per-example collation (``DeviceBatches``). Any other ``Dataset`` goes through a
+  ``DataLoader``, with worker processes and pinned memory on CUDA (``LoaderBatches``);
+* nothing in a training step waits for the device: the loss and the number of correct
+  predictions of each step are kept on the device and read once, at the end of the epoch;
+* the order of the examples in epoch ``e`` depends only on ``(seed, e)``: it is the order of a
+  ``DistributedSampler`` (with one replica when running in a single process) reseeded each
+  epoch, whichever way the batches are made (``epoch_order``). Together with
+  ``seed_everything`` this makes runs reproducible, lets an interrupted run resume exactly from
+  a checkpoint, and lets the same code run under ``torchrun`` with ``DistributedDataParallel``
+  (see ``cnnbook.ddp``);
 * a checkpoint written atomically after every epoch (model, optimizer, scheduler, scaler,
   epoch, history, random-number-generator states); ``fit`` resumes from it when it exists;
 * a history, one row per epoch: ``epoch, train_loss, train_acc, test_loss, test_acc, lr,
@@ -34,7 +41,7 @@ import io
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,7 +77,7 @@ HISTORY_FIELDS = (
 
 # Fields of TrainConfig that do not change the numbers a run computes: a checkpoint written
 # under other values of these may be resumed.
-_RUN_ONLY_FIELDS = {"device", "progress", "checkpoint", "num_workers", "compile"}
+_RUN_ONLY_FIELDS = {"device", "progress", "checkpoint", "num_workers", "compile", "data_on_device"}
 
 
 @dataclass
@@ -91,7 +98,8 @@ class TrainConfig:
     amp: bool = True  # mixed precision where amp_plan allows it
     channels_last: bool | None = None  # 4-D inputs: None = on CUDA only, True = any device
     compile: bool = False  # torch.compile the model
-    num_workers: int | None = None  # None: 4 on CUDA, 0 elsewhere
+    num_workers: int | None = None  # None: 4 on CUDA, 0 elsewhere (DataLoader only)
+    data_on_device: bool | None = None  # None: TensorDatasets are copied to the device once
     checkpoint: str | Path | None = None
     progress: bool = True
     eval_batch_size: int = 1024
@@ -179,6 +187,162 @@ def epoch_sampler(loader: DataLoader) -> Sampler:
     return sampler.sampler if isinstance(sampler, BatchSampler) else sampler
 
 
+def epoch_order(n: int, seed: int, epoch: int, rank: int = 0, world_size: int = 1) -> torch.Tensor:
+    """The indices that process ``rank`` of ``world_size`` trains on in epoch ``epoch``, in order:
+    a permutation of ``range(n)`` drawn from a generator seeded with ``seed + epoch``, padded by
+    repeating its start to a multiple of ``world_size``, then every ``world_size``-th index from
+    ``rank`` on. This is exactly the order of ``DistributedSampler(shuffle=True, seed=seed)``
+    after ``set_epoch(epoch)``. A CPU ``int64`` tensor of ``ceil(n / world_size)`` indices."""
+    g = torch.Generator()
+    g.manual_seed(seed + epoch)
+    order = torch.randperm(n, generator=g)
+    total = -(-n // world_size) * world_size
+    if total > n:
+        order = order.repeat(-(-(total - n) // n) + 1)[:total]
+    return order[rank:total:world_size]
+
+
+def _draw_like_a_loader() -> None:
+    """Draw one number from PyTorch's global generator, as a ``DataLoader`` does each time an
+    iterator over it is made (it seeds its workers with it). ``DeviceBatches`` does the same, so
+    the random numbers of a run (augmentation, dropout) do not depend on how its batches are
+    made, and a run gives the same numbers as with the loader."""
+    torch.empty((), dtype=torch.int64).random_()
+
+
+def _channels_last(x: torch.Tensor) -> torch.Tensor:
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+class DeviceBatches:
+    """Batches of an in-memory data set that lives on the device.
+
+    The dataset's tensors are copied to ``device`` once (on the CPU they are used as they are).
+    Training batches are ``x[order[i : i + b]]`` with ``order = epoch_order(...)`` moved to the
+    device at the start of each epoch: one gather per batch, on the device. Test batches are
+    consecutive slices, in order. Call ``set_epoch(e)`` before epoch ``e``; iterating yields
+    ``(x, y)`` on the device, ``x`` in ``channels_last`` when asked."""
+
+    def __init__(
+        self,
+        dataset: TensorDataset,
+        batch_size: int,
+        *,
+        train: bool,
+        seed: int,
+        device: torch.device,
+        channels_last: bool = False,
+    ):
+        self.x, self.y = (t.to(device) for t in dataset.tensors)
+        self.n = len(self.x)
+        self.train, self.seed, self.device = train, seed, device
+        self.channels_last = channels_last
+        self.epoch = 0
+        if train:
+            self.batch_size = batch_size // ddp.world_size()
+            self.per_rank = -(-self.n // ddp.world_size())
+        else:
+            self.batch_size, self.per_rank = batch_size, self.n
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return -(-self.per_rank // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        _draw_like_a_loader()  # when iter() is called, as a DataLoader does
+        return self._batches()
+
+    def _batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        if self.train:
+            order = epoch_order(self.n, self.seed, self.epoch, ddp.rank(), ddp.world_size())
+            order = order.to(self.device, non_blocking=True)
+        for start in range(0, self.per_rank, self.batch_size):
+            if self.train:
+                rows = order[start : start + self.batch_size]
+                x, y = self.x[rows], self.y[rows]
+            else:
+                x, y = (
+                    self.x[start : start + self.batch_size],
+                    self.y[start : start + self.batch_size],
+                )
+            yield (_channels_last(x) if self.channels_last else x), y
+
+
+class LoaderBatches:
+    """Batches of any ``Dataset`` through a ``DataLoader`` (``make_loader``), moved to the device
+    one by one; the same interface as ``DeviceBatches``."""
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        batch_size: int,
+        *,
+        train: bool,
+        seed: int,
+        device: torch.device,
+        channels_last: bool = False,
+        num_workers: int | None = None,
+    ):
+        self.loader = make_loader(
+            dataset, batch_size, train=train, seed=seed, device=device, num_workers=num_workers
+        )
+        self.train, self.device, self.channels_last = train, device, channels_last
+
+    def set_epoch(self, epoch: int) -> None:
+        if self.train:
+            epoch_sampler(self.loader).set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        return self._moved(iter(self.loader))
+
+    def _moved(self, batches) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for x, y in batches:
+            x = x.to(self.device, non_blocking=True)
+            yield (
+                (_channels_last(x) if self.channels_last else x),
+                y.to(self.device, non_blocking=True),
+            )
+
+
+def make_batches(
+    dataset: Dataset,
+    batch_size: int,
+    *,
+    train: bool,
+    seed: int,
+    device: torch.device,
+    channels_last: bool = False,
+    num_workers: int | None = None,
+    on_device: bool | None = None,
+) -> DeviceBatches | LoaderBatches:
+    """``DeviceBatches`` for a ``TensorDataset`` (unless ``on_device=False``), else
+    ``LoaderBatches``. Both give the same batches in the same order."""
+    if on_device is None:
+        on_device = isinstance(dataset, TensorDataset)
+    if on_device:
+        if not isinstance(dataset, TensorDataset):
+            raise ValueError(
+                f"data_on_device=True needs a TensorDataset, got {type(dataset).__name__}"
+            )
+        return DeviceBatches(
+            dataset, batch_size, train=train, seed=seed, device=device, channels_last=channels_last
+        )
+    return LoaderBatches(
+        dataset,
+        batch_size,
+        train=train,
+        seed=seed,
+        device=device,
+        channels_last=channels_last,
+        num_workers=num_workers,
+    )
+
+
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     """AdamW, Adam or SGD with Nesterov momentum, at ``cfg.lr``."""
     params = model.parameters()
@@ -259,22 +423,22 @@ def _check_resumable(saved: dict[str, Any], cfg: TrainConfig, path: Path) -> Non
 @torch.no_grad()
 def evaluate(
     model: nn.Module,
-    loader: DataLoader,
+    batches: DeviceBatches | LoaderBatches,
     device: torch.device,
     plan: AmpPlan = AmpPlan(None, False),
-    channels_last: bool = False,
 ) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy (a fraction) of ``model`` over ``loader``."""
+    """Mean cross-entropy and accuracy (a fraction) of ``model`` over ``batches`` (see
+    ``make_batches``). The sums stay on the device until the last batch."""
     model.eval()
-    loss_sum, correct, count = 0.0, 0, 0
-    for x, y in loader:
-        x, y = _to_device(x, y, device, channels_last)
+    losses, corrects, count = [], [], 0
+    for x, y in batches:
         with _autocast(device, plan):
             logits = model(x)
-        loss_sum += F.cross_entropy(logits.float(), y, reduction="sum").item()
-        correct += (logits.argmax(1) == y).sum().item()
+        losses.append(F.cross_entropy(logits.float(), y, reduction="sum"))
+        corrects.append((logits.argmax(1) == y).sum())
         count += len(y)
-    return loss_sum / count, correct / count
+    loss_sum = sum(torch.stack(losses).tolist(), 0.0)
+    return loss_sum / count, sum(torch.stack(corrects).tolist()) / count
 
 
 def _autocast(device: torch.device, plan: AmpPlan):
@@ -283,13 +447,13 @@ def _autocast(device: torch.device, plan: AmpPlan):
     return torch.autocast(device.type, dtype=plan.dtype)
 
 
-def _to_device(
-    x: torch.Tensor, y: torch.Tensor, device: torch.device, channels_last: bool
-) -> tuple[torch.Tensor, torch.Tensor]:
-    x = x.to(device, non_blocking=True)
-    if channels_last:
-        x = x.contiguous(memory_format=torch.channels_last)
-    return x, y.to(device, non_blocking=True)
+def synchronize(device: torch.device) -> None:
+    """Wait until ``device`` has finished the work queued on it (nothing to wait for on a CPU):
+    GPUs run asynchronously, so a timer must wait before it reads the clock."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
 
 
 def fit(
@@ -308,6 +472,7 @@ def fit(
     existing file, training resumes from it (the configuration must be the same).
     Under ``torchrun`` (``ddp.setup()`` called first) the model is wrapped in
     ``DistributedDataParallel``; only rank 0 shows progress and writes checkpoints.
+    The model is left on the device it was trained on.
     """
     device = choose_device(cfg.device)
     plan = amp_plan(device, cfg.amp)
@@ -321,13 +486,18 @@ def fit(
     model = model.to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    loader = functools.partial(
-        make_loader, seed=cfg.seed, device=device, num_workers=cfg.num_workers
+    batches = functools.partial(
+        make_batches,
+        seed=cfg.seed,
+        device=device,
+        channels_last=channels_last,
+        num_workers=cfg.num_workers,
+        on_device=cfg.data_on_device,
     )
-    train_loader = loader(train_set, cfg.batch_size, train=True)
-    test_loader = loader(test_set, cfg.eval_batch_size, train=False)
+    train_batches = batches(train_set, cfg.batch_size, train=True)
+    test_batches = batches(test_set, cfg.eval_batch_size, train=False)
     optimizer = make_optimizer(model, cfg)
-    scheduler = make_scheduler(optimizer, cfg, cfg.epochs * len(train_loader))
+    scheduler = make_scheduler(optimizer, cfg, cfg.epochs * len(train_batches))
     scaler = torch.amp.GradScaler(device.type, enabled=plan.use_scaler)
 
     history: list[dict[str, float]] = []
@@ -357,16 +527,21 @@ def fit(
     from tqdm.auto import tqdm
 
     quiet = not cfg.progress or bool(os.environ.get("TQDM_DISABLE")) or not ddp.is_main()
+    steps = len(train_batches)
     for epoch in range(start_epoch, cfg.epochs):
-        epoch_sampler(train_loader).set_epoch(epoch)
+        train_batches.set_epoch(epoch)
         model.train()
-        sums = torch.zeros(3, dtype=torch.float64)  # loss * n, correct, n
-        if device.type == "cuda":
-            torch.cuda.synchronize()
+        # The loss and the correct count of every step, kept on the device: reading them back
+        # after each step (.item()) would make the CPU wait for the GPU at every step.
+        step_loss = torch.zeros(steps, device=device)
+        step_correct = torch.zeros(steps, dtype=torch.int64, device=device)
+        sizes = []
+        synchronize(device)
         t0 = time.perf_counter()
-        bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=quiet, leave=False)
-        for x, y in bar:
-            x, y = _to_device(x, y, device, channels_last)
+        bar = tqdm(
+            train_batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=quiet, leave=False
+        )
+        for step, (x, y) in enumerate(bar):
             if augment is not None:
                 x = augment(x)
             with _autocast(device, plan):
@@ -377,15 +552,17 @@ def fit(
             scaler.step(optimizer)
             scaler.update()
             scheduler.step()
-            n = len(y)
-            sums += torch.tensor(
-                [loss.item() * n, (logits.argmax(1) == y).sum().item(), n], dtype=torch.float64
-            )
-        if device.type == "cuda":
-            torch.cuda.synchronize()
+            step_loss[step] = loss.detach()
+            step_correct[step] = (logits.argmax(1) == y).sum()
+            sizes.append(len(y))
+        losses, corrects = step_loss.tolist(), step_correct.tolist()  # waits for the device
         seconds = time.perf_counter() - t0
+        loss_sum = 0.0
+        for loss_value, n in zip(losses, sizes, strict=True):
+            loss_sum += loss_value * n
+        sums = torch.tensor([loss_sum, sum(corrects), sum(sizes)], dtype=torch.float64)
         sums = ddp.all_reduce_sum(sums)
-        test_loss, test_acc = evaluate(raw_model, test_loader, device, plan, channels_last)
+        test_loss, test_acc = evaluate(raw_model, test_batches, device, plan)
         row = {
             "epoch": epoch + 1,
             "train_loss": sums[0].item() / sums[2].item(),
