@@ -5,6 +5,11 @@ that nbgrader itself can still grade it, and loses everything a learner must not
 solution regions become ``# YOUR CODE HERE`` stubs, hidden-test regions disappear, outputs and
 execution counts are cleared. The result is byte-for-byte deterministic, so a test can prove that
 the committed student version equals a fresh release.
+
+``release`` writes the student version as learners get it (:func:`learner_notebook`): a setup
+cell first, which installs the learner kit from the book's address where the course's package
+is missing (Colab, Binder, a fresh Jupyter), and a check cell last. The grader's own student
+version (:func:`student_version`, what grading compares submissions with) has neither.
 """
 
 from __future__ import annotations
