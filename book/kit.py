@@ -160,6 +160,7 @@ include-package-data = false
 
 def build_wheel(out: Path, root: Path = ROOT) -> Path:
     """Build the learner wheel into ``out`` from a temporary packaging folder; its path."""
+    out = out.resolve()  # pip runs in the packaging folder
     version = project_version(root)
     files = kit_files(root)
     packages = sorted({str(PurePosixPath(f).parent).replace("/", ".") for f in files})

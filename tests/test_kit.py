@@ -314,3 +314,13 @@ def test_every_notebook_sets_itself_up_from_the_wheel_the_book_serves(kit):
         first = load(notebook)["cells"][0]
         assert first["metadata"]["nbgrader"]["grade_id"] == SETUP_ID, notebook.name
         assert f'_install_course_kit("{url}")' in cell_source(first), notebook.name
+
+
+def test_make_dist_takes_relative_folders(tmp_path, monkeypatch):
+    """`make dist` passes `--out dist`, relative to the repository."""
+    from book.kit import build_wheel
+
+    monkeypatch.chdir(tmp_path)
+    wheel = build_wheel(Path("dist"))
+    assert wheel == (tmp_path / "dist" / wheel_name(project_version())).resolve()
+    assert wheel.is_file()
