@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book pdf test lint clean-book venv chromium
+.PHONY: book pdf dist test lint clean-book venv chromium
 
 venv: $(STAMP)
 
@@ -18,6 +18,15 @@ $(STAMP): pyproject.toml
 
 book: $(STAMP)
 	$(BIN)/jupyter-book build --builder html --warningiserror --keep-going --all .
+
+# The learner kit in dist/: the book (with the learner wheel served beside its pages), the
+# released notebooks and the wheel; no solution, hidden test or instructor-only oracle (the
+# build checks it and fails otherwise). Builds the book first; `make dist BOOK_HTML=DIR` takes
+# an existing build instead.
+BOOK_HTML ?=
+dist: $(STAMP)
+	@if [ -z "$(BOOK_HTML)" ]; then $(MAKE) book; fi
+	$(BIN)/python -m book.kit --html $(or $(BOOK_HTML),_build/html) --out dist
 
 # The whole book as one PDF: the pages of _build/html printed by the system Chromium, in toc order.
 pdf: book chromium

@@ -1,19 +1,23 @@
 """Command line: ``python -m autograder {release,check,grade}``.
 
-- ``release ASSIGNMENT [--out DIR]``: write the student version(s) of
-  ``solutions/ASSIGNMENT/*.ipynb`` (default: into the assignment's chapter folder).
-- ``check NOTEBOOK``: run the notebook's public tests; one line per graded part; exit 0 only
-  if all pass.
+- ``release ASSIGNMENT [--out DIR]``: write the student version(s) of the assignment's source
+  notebooks (default: into the assignment's chapter folder).
+- ``check NOTEBOOK [--part ID ...]``: run the notebook's public tests (or only those of the
+  named parts); one line per graded part; exit 0 only if all pass.
 - ``grade ASSIGNMENT --submissions DIR --out DIR [--workers N] [--timeout S] [--memory MB]
   [--disk MB] [--scheduler ADDRESS] [--seed N] [--force] [--student ID ...]``: grade
   ``DIR/<student>/ASSIGNMENT/*.ipynb`` into ``OUT/grades.csv`` and ``OUT/<student>/``. Exit
   status 3 when the instructor's own source does not earn full marks through the learner's
   path (a broken grading environment: no one is graded).
+
+The learner's kit (``make dist``) carries ``check`` only: ``release`` and ``grade`` need the
+instructors' repository, and this module imports the grader only when it is there.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -23,15 +27,11 @@ from pathlib import Path
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 from . import check as check_module  # noqa: E402 (after the line above, on purpose)
-from .grading import (  # noqa: E402
-    DEFAULT_CELL_TIMEOUT,
-    DEFAULT_DISK_MB,
-    DEFAULT_MEMORY_MB,
-    SelfCheckError,
-    grade_assignment,
-)
-from .progress import ProgressBar  # noqa: E402
-from .release import release  # noqa: E402
+
+
+def has_grader() -> bool:
+    """The instructors' checkout has the grader; the learner's kit has only ``check``."""
+    return importlib.util.find_spec("autograder.grading.assignment") is not None
 
 
 def _positive_int(text: str) -> int:
@@ -60,13 +60,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("release", help="write the student version of an assignment")
-    p.add_argument("assignment", help="folder name under solutions/, e.g. conv1d")
-    p.add_argument("--out", type=Path, help="destination folder (default: its chapter folder)")
-
     p = sub.add_parser("check", help="run the public tests of your notebook")
     p.add_argument("notebook", type=Path, help="path to your .ipynb")
     p.add_argument("-v", "--verbose", action="store_true", help="show whole failure messages")
+    p.add_argument(
+        "--part",
+        action="append",
+        metavar="ID",
+        help="check only this part (a test cell's grade id; repeatable)",
+    )
+    if not has_grader():
+        return parser
+    from .grading.options import DEFAULT_CELL_TIMEOUT, DEFAULT_DISK_MB, DEFAULT_MEMORY_MB
+
+    p = sub.add_parser("release", help="write the student version of an assignment")
+    p.add_argument("assignment", help="the assignment's folder of sources, e.g. conv1d")
+    p.add_argument("--out", type=Path, help="destination folder (default: its chapter folder)")
 
     p = sub.add_parser("grade", help="grade a folder of submissions")
     p.add_argument("assignment")
@@ -125,13 +134,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "check":
+        return check_module.main(args.notebook, verbose=args.verbose, parts=args.part)
+    from .grading import SelfCheckError, grade_assignment
+    from .progress import ProgressBar
+    from .release import release
+
     try:
         if args.command == "release":
             for path in release(args.assignment, args.out):
                 print(f"wrote {path}")
             return 0
-        if args.command == "check":
-            return check_module.main(args.notebook, verbose=args.verbose)
         if args.command == "grade":
             results = grade_assignment(
                 args.assignment,

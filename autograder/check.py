@@ -11,15 +11,32 @@ forbidden calls included::
     · conv1d-loop-hidden     0/3  hidden tests, run when your work is graded
 
 The exit code is 0 only when every public part passes.
+
+The same report from inside a running notebook, with no terminal (Jupyter, JupyterLab, VS Code,
+Colab)::
+
+    from autograder import check
+    check.this_notebook()          # every part
+    check.part("conv1d-loop")      # one part (or several): only those test cells run
+
+Each run is appended to the learner's check log beside the notebook (:mod:`.check_log`).
+
+This module is part of the learner's kit (``make dist``), which carries only the modules of
+:mod:`autograder.grading` that scoring needs (records, results, scoring, sources, splicing), so
+nothing here may import the rest of the grader.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
+from .check_log import append_check_log
 from .execution.cells import run_cells
 from .execution.outcomes import CellStatus
 from .grading.records import RecordStore
@@ -27,11 +44,12 @@ from .grading.results import CheckResult, PartResult, PartStatus
 from .grading.scoring import score
 from .grading.sources import SourceNotebook, dependencies, graded_names, uses_correct
 from .grading.splicing import Spliced
-from .grading.student import guard_config, static_violations
 from .notebooks import NotebookError, grade_id, is_solution_cell, is_test_cell, read_notebook
 from .protocol import CHECK, MODE_VARIABLE
 from .rules import part_rules
+from .rules.guard import cell_filename
 from .rules.loops import loop_problem
+from .rules.static import Cell, Violation, find_violations
 
 HIDDEN_NOTE = "hidden tests, run when your work is graded"
 
@@ -67,10 +85,58 @@ def _checks_of(
     return results
 
 
-def check_notebook(path: Path, *, cell_timeout: float = 120.0) -> list[PartResult]:
-    """Run ``path`` and report its test cells (and its solution cells that failed)."""
-    nb = read_notebook(path)
-    code = {i: c.source for i, c in enumerate(nb.cells) if c.cell_type == "code"}
+def static_violations(prepared: SourceNotebook, spliced: Spliced) -> dict[int, list[Violation]]:
+    """What each learner cell reaches that its part forbids, read from the source code.
+
+    The grader's own rule (``autograder.grading.student.static_violations``), repeated here so
+    that the learner's kit needs no grading module beyond scoring;
+    ``tests/test_check_inside.py`` proves the two agree on every assignment.
+    """
+    cells = []
+    for index, cell in enumerate(prepared.source.cells):
+        if cell.cell_type != "code":
+            continue
+        if index in prepared.rules:
+            cells.append(
+                Cell(index, spliced.solutions.get(index, ""), prepared.rules[index].forbidden)
+            )
+        else:
+            cells.append(Cell(index, cell.source, None, test=is_test_cell(cell)))
+    found: dict[int, list[Violation]] = {}
+    for violation in find_violations(cells):
+        found.setdefault(violation.cell, []).append(violation)
+    return found
+
+
+def guard_config(prepared: SourceNotebook, scratch: Path) -> dict:
+    """The run-time guard's rules for the learner's process, as the grader sets them
+    (``autograder.grading.student.guard_config``; the same test proves they agree)."""
+    return {
+        "cells": {
+            cell_filename(index): {
+                "index": index,
+                "grade_id": grade_id(prepared.source.cells[index]) or "",
+                "forbidden": rule.to_json(),
+            }
+            for index, rule in prepared.rules.items()
+        },
+        "learner_folder": str(scratch),
+    }
+
+
+def part_ids(nb) -> list[str]:
+    """The graded parts of a notebook (its test cells' grade ids), in order."""
+    return [grade_id(c) or f"cell-{i}" for i, c in enumerate(nb.cells) if is_test_cell(c)]
+
+
+def prepare(path: Path, nb, selected: set[int] | None = None) -> tuple[SourceNotebook, Spliced]:
+    """The learner's notebook prepared as the grader prepares a source, and the cells to run
+    (all code cells; with ``selected``, test cells only among those)."""
+    code = {
+        i: c.source
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code" and (selected is None or not is_test_cell(c) or i in selected)
+    }
     prepared = SourceNotebook(
         path=path,
         source=nb,
@@ -85,6 +151,31 @@ def check_notebook(path: Path, *, cell_timeout: float = 120.0) -> list[PartResul
         uses_correct=uses_correct(nb),
     )
     spliced = Spliced(list(code.items()), {i: code[i] for i in prepared.rules})
+    return prepared, spliced
+
+
+def check_notebook(
+    path: Path, *, cell_timeout: float = 120.0, parts: list[str] | None = None
+) -> list[PartResult]:
+    """Run ``path`` and report its test cells (and its solution cells that failed).
+
+    With ``parts`` (grade ids of test cells), only those test cells run, after every other
+    code cell of the notebook, and only they (and the solution cells they exercise that
+    failed) are reported; each line is the one a whole check would print for that part.
+    """
+    nb = read_notebook(path)
+    selected = None
+    if parts is not None:
+        known = part_ids(nb)
+        unknown = [p for p in parts if p not in known]
+        if unknown or not parts:
+            raise ValueError(
+                f"{path.name} has no part {', '.join(map(repr, unknown)) or '(none given)'}; "
+                f"its parts are: {', '.join(known)}"
+            )
+        selected = {i for i, c in enumerate(nb.cells) if is_test_cell(c) and grade_id(c) in parts}
+    prepared, spliced = prepare(path, nb, selected)
+    code = dict(spliced.cells)
     folder = path.resolve().parent
     with tempfile.TemporaryDirectory(prefix="autograder-check-") as private:
         store = RecordStore(Path(private), trusted=True)
@@ -111,8 +202,13 @@ def check_notebook(path: Path, *, cell_timeout: float = 120.0) -> list[PartResul
             store.close()
     reports = []
     by_index = dict(zip(prepared.tests, scored.parts, strict=True))
+    exercised = (
+        None if selected is None else {s for t in selected for s in prepared.depends.get(t, ())}
+    )
     for index, cell in enumerate(nb.cells):
         outcome = run.outcomes.get(index)
+        if exercised is not None and index not in exercised and index not in selected:
+            continue
         if is_solution_cell(cell) and outcome is not None and outcome.status != CellStatus.OK:
             if outcome.ename == "NotImplementedError" and not outcome.evalue:
                 continue  # reported by the tests that call it
@@ -203,13 +299,178 @@ def format_report(reports: list[PartResult], *, color: bool, verbose: bool = Fal
     return "\n".join(lines)
 
 
-def main(path: Path, *, verbose: bool = False) -> int:
+def _public(reports: list[PartResult]) -> list[PartResult]:
+    return [r for r in reports if r.status not in (PartStatus.HIDDEN, PartStatus.BROKEN)]
+
+
+def log_run(path: Path, reports: list[PartResult], how: str) -> Path | None:
+    """Append this run's public parts to the learner's check log beside ``path``."""
+    return append_check_log(path, {r.grade_id: str(r.status) for r in _public(reports)}, how)
+
+
+def main(path: Path, *, verbose: bool = False, parts: list[str] | None = None) -> int:
     try:
-        reports = check_notebook(path)
+        reports = check_notebook(path, parts=parts)
     except (NotebookError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    log_run(path, reports, "command line")
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     print(format_report(reports, color=color, verbose=verbose))
-    public = [r for r in reports if r.status not in (PartStatus.HIDDEN, PartStatus.BROKEN)]
+    public = _public(reports)
     return 0 if public and all(r.status == PartStatus.PASSED for r in public) else 1
+
+
+# --- from inside a running notebook ---------------------------------------------------------
+
+
+@dataclass
+class Report:
+    """What :func:`this_notebook` and :func:`part` found. Displayed by Jupyter as the report
+    the command line prints (one line per part); ``passed`` is what the exit code says."""
+
+    notebook: str
+    parts: list[PartResult] = field(default_factory=list)
+    header: str = ""
+
+    @property
+    def passed(self) -> bool:
+        public = _public(self.parts)
+        return bool(public) and all(r.status == PartStatus.PASSED for r in public)
+
+    def text(self, color: bool = False) -> str:
+        lines = [self.header] if self.header else []
+        if self.parts:
+            lines.append(format_report(self.parts, color=color))
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.text()
+
+    def _ipython_display_(self) -> None:  # Jupyter, JupyterLab, VS Code and Colab render colour
+        print(self.text(color=not os.environ.get("NO_COLOR")))
+
+
+class NotebookNotFound(RuntimeError):
+    """The running notebook's file could not be found; the message says what to pass."""
+
+
+def _user_namespace() -> dict:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return {}
+    shell = get_ipython()
+    return getattr(shell, "user_ns", {}) if shell is not None else {}
+
+
+def _existing_notebook(value: object) -> Path | None:
+    if not isinstance(value, str) or not value.endswith(".ipynb"):
+        return None
+    path = Path(value).expanduser()
+    return path if path.is_file() else None
+
+
+def find_this_notebook() -> tuple[Path | None, str]:
+    """The file of the notebook this kernel runs, and how it was found.
+
+    What each front end tells its kernel:
+
+    - **VS Code** (its Jupyter extension) sets ``__vsc_ipynb_file__`` in the kernel's namespace
+      to the notebook's absolute path.
+    - **JupyterLab and Jupyter Notebook 7** (Jupyter Server 2) start the kernel with
+      ``JPY_SESSION_NAME`` set to the notebook's path, which ipykernel also stores as
+      ``__session__`` in the namespace.
+    - **Colab** keeps the notebook in Google Drive, not on the kernel's disk: ``None`` is
+      returned for it, and :func:`this_notebook` asks Colab's front end for the open notebook.
+    - **Anything else** (classic Notebook 6, nbclient, a kernel started by hand): the only
+      exercise notebook (one with the course's metadata) in the kernel's working folder, which
+      Jupyter sets to the notebook's folder.
+    """
+    namespace = _user_namespace()
+    for how, value in (
+        ("VS Code's __vsc_ipynb_file__", namespace.get("__vsc_ipynb_file__")),
+        ("Jupyter's __session__", namespace.get("__session__")),
+        ("Jupyter's JPY_SESSION_NAME", os.environ.get("JPY_SESSION_NAME")),
+    ):
+        found = _existing_notebook(value)
+        if found is not None:
+            return found.resolve(), how
+    if "google.colab" in sys.modules:
+        return None, "Colab"
+    candidates = []
+    for path in sorted(Path.cwd().glob("*.ipynb")):
+        try:
+            if "autograder" in json.loads(path.read_text(encoding="utf-8")).get("metadata", {}):
+                candidates.append(path)
+        except (OSError, ValueError, AttributeError):
+            continue
+    if len(candidates) == 1:
+        return candidates[0].resolve(), "the only exercise notebook in the working folder"
+    where = ", ".join(p.name for p in candidates) or "none"
+    raise NotebookNotFound(
+        "cannot tell which notebook this is (exercise notebooks in the working folder "
+        f"{Path.cwd()}: {where}); name it: check.this_notebook('conv1d.ipynb')"
+    )
+
+
+def _colab_notebook() -> dict:
+    """The notebook open in Colab, as its front end has it now (saved or not)."""
+    from google.colab import _message  # type: ignore[import-not-found]
+
+    reply = _message.blocking_request("get_ipynb", request="", timeout_sec=60)
+    if not isinstance(reply, dict) or not isinstance(reply.get("ipynb"), dict):
+        raise NotebookNotFound("Colab did not hand over the notebook; try again, or download it")
+    return reply["ipynb"]
+
+
+def _run_here(path: Path | str | None, parts: list[str] | None) -> Report:
+    if os.environ.get(MODE_VARIABLE):  # inside a check or a grading run of this very notebook
+        return Report("", header="")
+    if path is not None:
+        found, how = Path(path).expanduser().resolve(), "as named"
+        if not found.is_file():
+            raise NotebookNotFound(f"{path} does not exist (working folder: {Path.cwd()})")
+    else:
+        found, how = find_this_notebook()
+    if found is not None:
+        saved = datetime.fromtimestamp(found.stat().st_mtime).strftime("%H:%M:%S")
+        header = f"checked {found.name} as saved at {saved} (save first to check your latest edits)"
+        reports = check_notebook(found, parts=parts)
+        log_run(found, reports, "notebook")
+        return Report(found.name, reports, header)
+    data = _colab_notebook()  # Colab: the open notebook, written beside the working folder
+    meta = data.get("metadata", {})
+    name = (meta.get("colab") or {}).get(
+        "name"
+    ) or f"{(meta.get('autograder') or {}).get('assignment', 'notebook')}.ipynb"
+    folder = Path.cwd()
+    handle = tempfile.NamedTemporaryFile(
+        "w",
+        suffix=".ipynb",
+        prefix=f".{Path(name).stem}.",
+        dir=folder,
+        delete=False,
+        encoding="utf-8",
+    )
+    try:
+        with handle:
+            json.dump(data, handle)
+        reports = check_notebook(Path(handle.name), parts=parts)
+    finally:
+        Path(handle.name).unlink(missing_ok=True)
+    log_run(folder / name, reports, "notebook")
+    return Report(name, reports, f"checked the open notebook {name} (found through {how})")
+
+
+def this_notebook(path: Path | str | None = None) -> Report:
+    """Check the notebook this kernel runs (or ``path``): every public test, one line per part,
+    exactly what ``python -m autograder check`` prints. In a notebook, call it last in a cell
+    to see the report. Inside a check or a grading run it does nothing (no check of a check)."""
+    return _run_here(path, None)
+
+
+def part(*grade_ids: str, path: Path | str | None = None) -> Report:
+    """Check only the named parts (test cells' grade ids, e.g. ``part("conv1d-loop")``): the
+    notebook's other code cells run, the other test cells do not."""
+    return _run_here(path, list(grade_ids))

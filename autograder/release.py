@@ -5,6 +5,11 @@ that nbgrader itself can still grade it, and loses everything a learner must not
 solution regions become ``# YOUR CODE HERE`` stubs, hidden-test regions disappear, outputs and
 execution counts are cleared. The result is byte-for-byte deterministic, so a test can prove that
 the committed student version equals a fresh release.
+
+``release`` writes the student version as learners get it (:func:`learner_notebook`): a setup
+cell first, which installs the learner kit from the book's address where the course's package
+is missing (Colab, Binder, a fresh Jupyter), and a check cell last. The grader's own student
+version (:func:`student_version`, what grading compares submissions with) has neither.
 """
 
 from __future__ import annotations
@@ -13,16 +18,21 @@ import copy
 import hashlib
 import importlib.metadata
 import json
+import tomllib
 from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
 
 from .files import write_atomic
+from .kit import URL_VARIABLE, kit_url
+from .layout import PROJECT_ROOT
 from .notebooks import (
     HIDDEN_BEGIN,
     SOLUTION_BEGIN,
     chapter_dir,
+    grade_id,
+    is_test_cell,
     read_notebook,
     source_notebooks,
     write_notebook,
@@ -138,20 +148,122 @@ def cached_student_version(
     return source, released
 
 
+SETUP_ID = "course-setup"
+CHECK_ID = "course-check"
+
+
+def course_kit_url(root: Path = PROJECT_ROOT) -> str:
+    """Where the book serves the learner wheel: ``html.baseurl`` of ``_config.yml`` and the
+    version of ``pyproject.toml`` (see :func:`autograder.kit.kit_url`)."""
+    import yaml  # the instructors' environment has it (Jupyter Book, nbgrader); the kit needs none
+
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
+    base = str((config.get("html") or {}).get("baseurl") or "")
+    version = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return kit_url(base, version["version"])
+
+
+def setup_cell_source(url: str) -> str:
+    """The first cell of every released notebook. It defines no name (the grader never runs
+    it, so a learner's code must not come to rely on one) and does nothing where the course's
+    package is importable; elsewhere it installs the learner wheel from ``url`` (or from
+    ``$COURSE_KIT_URL``) and then what the runtime lacks of its dependencies."""
+    return f"""\
+# Setup: run this cell first. Where the course's package is missing (Colab, Binder, a fresh
+# Jupyter), it installs the course kit: the checks, the reference kernels and the book's helpers.
+# Where the package is installed, it does nothing. {URL_VARIABLE} overrides the kit's address.
+def _install_course_kit(url):
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("autograder") is not None:
+        return
+    url = os.environ.get("{URL_VARIABLE}") or url
+    print(f"Installing the course kit from {{url}}")
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", url]
+    done = subprocess.run(pip, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"The course kit could not be installed from {{url}}. Check the internet connection, "
+            "or set {URL_VARIABLE} to the kit's address and run this cell again. pip said:\\n"
+            + done.stderr.strip()[-1500:]
+        )
+    importlib.invalidate_caches()
+    from autograder import kit
+
+    kit.install_missing_requirements()
+
+
+_install_course_kit("{url}")
+del _install_course_kit"""
+
+
+def check_cell_source(name: str, example_part: str) -> str:
+    """The last cell of every released notebook: the learner's check, from inside it."""
+    return f"""\
+# Check your work from here: this runs the notebook's public tests, as
+# `python -m autograder check {name}` does in a terminal, and prints one line per graded part.
+# It reads the notebook as saved: save it first (on Colab, it reads the open notebook).
+# To check one part only: check.part("{example_part}")
+from autograder import check
+
+check.this_notebook()"""
+
+
+def _course_cell(source: str, cell_id: str, locked: bool) -> NotebookNode:
+    from nbgrader.utils import compute_checksum
+
+    cell = nbformat.v4.new_code_cell(source)
+    cell.pop("id", None)
+    cell.metadata = {
+        "nbgrader": {
+            "grade": False,
+            "grade_id": cell_id,
+            "locked": locked,
+            "schema_version": 3,
+            "solution": False,
+            "task": False,
+        }
+    }
+    if locked:
+        cell.metadata.update({"deletable": False, "editable": False})
+        cell.metadata["nbgrader"].update(
+            {"checksum": compute_checksum(cell), "cell_type": cell.cell_type}
+        )
+    return cell
+
+
+def learner_notebook(released: NotebookNode, name: str, url: str) -> NotebookNode:
+    """The student version as learners get it: a setup cell first (installs the kit where it is
+    missing) and a check cell last. Neither is in the instructor's source, so the grader, which
+    runs the source's cells with the learner's solutions, never runs them and ignores edits."""
+    nb = copy.deepcopy(released)
+    tests = [grade_id(c) for c in nb.cells if is_test_cell(c) and grade_id(c)]
+    nb.cells.insert(0, _course_cell(setup_cell_source(url), SETUP_ID, locked=True))
+    nb.cells.append(
+        _course_cell(check_cell_source(name, tests[0] if tests else "ID"), CHECK_ID, False)
+    )
+    return nb
+
+
 def release(assignment: str, out: Path | None = None) -> list[Path]:
-    """Write the student version of every source notebook of ``assignment``.
+    """Write the student version of every source notebook of ``assignment``, with the setup
+    cell first and the check cell last (:func:`learner_notebook`).
 
     Args:
-        assignment: folder name under ``solutions/``.
+        assignment: the name of its folder of source notebooks (``layout.SOLUTIONS_DIR``).
         out: destination folder; default: the chapter folder named in the source metadata.
 
     Returns:
         The paths written.
     """
     written = []
+    url = course_kit_url()
     for path in source_notebooks(assignment):
         source = read_notebook(path)
         destination = (out if out is not None else chapter_dir(source, assignment)) / path.name
-        write_notebook(student_version(source), destination)
+        write_notebook(learner_notebook(student_version(source), path.name, url), destination)
         written.append(destination)
     return written

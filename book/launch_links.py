@@ -152,11 +152,9 @@ def _add_launch_paragraphs(app: Sphinx, doctree: nodes.document, docname: str) -
             paragraph += nodes.reference(
                 "", provider, refuri=url, classes=["launch-link", f"launch-{provider.lower()}"]
             )
-        if "Colab" in urls:  # Colab has numpy and friends but not this course's package
-            paragraph += nodes.Text(" (on Colab, first run ")
-            paragraph += nodes.literal(text=f"%pip install git+{settings.repository_url}")
-            paragraph += nodes.Text(" in a new cell: the checks import autograder)")
-        paragraph += nodes.Text(".")
+        # Hosted services lack the course's package: the notebook's first cell installs the
+        # learner kit that the book serves (never a clone of the instructors' repository).
+        paragraph += nodes.Text(" (its first cell installs the course's checker where missing).")
         block = node.parent
         while block is not None and not isinstance(block, nodes.TextElement):
             block = block.parent

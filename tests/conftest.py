@@ -75,3 +75,19 @@ def pages(html) -> list[Path]:
     found = sorted(p for p in html.rglob("*.html") if "_static" not in p.relative_to(html).parts)
     assert found, "the build wrote no HTML page"
     return found
+
+
+@pytest.fixture(scope="session")
+def kit(html, tmp_path_factory) -> Path:
+    """The learner kit of `make dist`, built from the session's book (a few seconds)."""
+    from book.kit import build_kit
+
+    return build_kit(tmp_path_factory.mktemp("kit") / "dist", html)
+
+
+@pytest.fixture(scope="session")
+def learner_wheel(tmp_path_factory) -> Path:
+    """The learner wheel alone (no book needed): `book.kit.build_wheel`."""
+    from book.kit import build_wheel
+
+    return build_wheel(tmp_path_factory.mktemp("wheel"))

@@ -62,3 +62,31 @@ def grade_class(base: Path, assignment: str, notebooks: dict, **options) -> dict
     options.setdefault("workers", 2)
     results = grade_assignment(assignment, submissions, base / "out", **options)
     return {r.student_id: r for r in results}
+
+
+def released_path(assignment: str) -> Path:
+    """The committed student version of an assignment (in its chapter folder)."""
+    source = load(source_path(assignment))
+    return ROOT / source["metadata"]["autograder"]["chapter"] / source_path(assignment).name
+
+
+def solved_release(assignment: str) -> dict:
+    """The student version as a learner who solved every part hands it in: the released
+    notebook (setup cell first, check cell last) with the source's solutions in its solution
+    cells (solution markers dropped) and no hidden test."""
+    solutions = {}
+    for cell in load(source_path(assignment))["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("solution"):
+            lines = cell_source(cell).splitlines()
+            solutions[meta["grade_id"]] = "\n".join(
+                line
+                for line in lines
+                if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")
+            )
+    nb = load(released_path(assignment))
+    for cell in nb["cells"]:
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if gid in solutions:
+            cell["source"] = solutions[gid]
+    return nb

@@ -12,9 +12,11 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+import yaml
 
 pytestmark = [pytest.mark.book, pytest.mark.slow]
 
+ROOT = Path(__file__).resolve().parent.parent
 CHAPTER = "chapters/02-conv1d/index.html"
 MATHJAX = "_static/mathjax/tex-svg-full.js"
 
@@ -45,14 +47,22 @@ FORBIDDEN_HOSTS = (
 
 
 class TagCollector(HTMLParser):
-    """Collects (tag, attribute, value) for every attribute of every start tag."""
+    """Collects (tag, attribute, value) for every attribute of every start tag.
+
+    A ``<link rel="canonical">`` (Sphinx writes one per page from ``html.baseurl``: the page's
+    published address, which a browser never loads) is kept apart in ``canonical``.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.attributes: list[tuple[str, str, str]] = []
+        self.canonical: list[str] = []
         self.text: list[str] = []
 
     def handle_starttag(self, tag, attrs):
+        if tag == "link" and ("rel", "canonical") in attrs:
+            self.canonical += [value or "" for name, value in attrs if name == "href"]
+            return
         self.attributes += [(tag, name, value or "") for name, value in attrs]
 
     def handle_data(self, data):
@@ -131,6 +141,17 @@ def test_no_external_resources(pages):
         text = page.read_text(encoding="utf-8")
         offending += [f"{page.name}: mentions {host}" for host in FORBIDDEN_HOSTS if host in text]
     assert not offending, "pages load resources from outside the site:\n" + "\n".join(offending)
+
+
+def test_canonical_addresses_are_the_configured_book_url(html, pages):
+    """Each page names its published address (never loaded) under `html.baseurl`, the address
+    the notebooks' setup cell installs the learner kit from."""
+    base = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["html"]["baseurl"]
+    for page in pages:
+        found = parse(page).canonical
+        expected = base + page.relative_to(html).as_posix()
+        assert found in ([], [expected]), f"{page.name}: canonical {found}, want {expected}"
+    assert parse(html / CHAPTER).canonical == [base + CHAPTER]
 
 
 def test_no_external_urls_in_stylesheets(html):

@@ -3,15 +3,18 @@
 Generic over the table of contents: every chapter folder that holds student notebooks
 (`chapters/NN-slug/*.ipynb`, written by `python -m autograder release`) must offer each of
 them from its page, and the file the browser downloads must be that notebook byte for byte,
-with no solution or hidden test in it.
+with no solution or hidden test in it, that sets itself up from the learner kit the book serves
+(its first cell) and checks itself (its last cell).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path, PurePosixPath
 
 import pytest
 
+from autograder.release import CHECK_ID, SETUP_ID, course_kit_url
 from book.browser import DESKTOP
 
 pytestmark = [pytest.mark.browser, pytest.mark.book, pytest.mark.slow]
@@ -66,6 +69,12 @@ def test_downloaded_notebooks_are_the_released_versions(site, site_pages):
                 text = data.decode("utf-8")
                 leaked = [mark for mark in INSTRUCTOR_MARKUP if mark in text]
                 assert not leaked, f"{notebook.name} as downloaded contains {leaked}"
+                cells = json.loads(text)["cells"]
+                first, last = cells[0], cells[-1]
+                assert first["metadata"]["nbgrader"]["grade_id"] == SETUP_ID, notebook.name
+                assert course_kit_url() in first["source"], f"{notebook.name}: setup cell's URL"
+                assert last["metadata"]["nbgrader"]["grade_id"] == CHECK_ID, notebook.name
+                assert "check.this_notebook()" in last["source"], notebook.name
                 downloaded.append(f"{page} -> {notebook.name}")
             tab.close()
     finally:
