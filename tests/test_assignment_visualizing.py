@@ -1,8 +1,9 @@
 """Grading the visualizing assignment: classic mistakes get exactly the marks they deserve.
 
 Each wrong submission is the instructor's solution with one mistake a learner makes when first
-computing saliency or occlusion maps. Its public test fails with a message that says what is
-wrong (type, then shape, then values), its hidden test fails too, and no other part is touched.
+computing saliency, occlusion or Grad-CAM maps. Its public test fails with a message that says
+what is wrong (type, then shape, then values), its hidden test fails too, and no other part is
+touched.
 The quick tests at the end check the reference module itself against properties that can be
 worked out by hand.
 """
@@ -18,6 +19,26 @@ from torch import nn
 from autograder.oracles import saliency as reference
 
 RELEASED = ROOT / "chapters" / "15-visualizing" / "visualizing.ipynb"
+GRAD_CAM = "grad-cam-solution"
+
+# captum's implementation (the import is refused whether or not captum is installed).
+CAPTUM_GRAD_CAM = '''from captum.attr import LayerGradCam
+
+
+def grad_cam(model, split, x, target):
+    """Grad-CAM by captum."""
+    layer = model[split - 1]
+    cam = LayerGradCam(model, layer).attribute(torch.tensor(x[None]), target=target)
+    return torch.relu(cam)[0, 0].detach().numpy()
+'''
+
+
+def replace(old: str, new: str):
+    def change(source: str) -> str:
+        assert source.count(old) == 1, f"{old!r} is not in the cell exactly once"
+        return source.replace(old, new)
+
+    return change
 
 
 def visualizing_class() -> dict[str, dict]:
@@ -70,20 +91,63 @@ def visualizing_class() -> dict[str, dict]:
             "ig-solution",
             lambda s: s.replace("(np.arange(steps) + 0.5) / steps", "np.arange(steps) / steps"),
         ),
+        # the signed map: regions that speak against the class stay in.
+        "grad-cam-without-relu": edit_cell(
+            src,
+            GRAD_CAM,
+            replace("torch.relu((alpha * maps).sum(dim=1))[0]", "(alpha * maps).sum(dim=1)[0]"),
+        ),
+        # the sum of the gradients instead of their mean: the map Z times too large.
+        "grad-cam-sum-not-mean": edit_cell(
+            src,
+            GRAD_CAM,
+            replace(
+                "alpha = grads.mean(dim=(2, 3), keepdim=True)",
+                "alpha = grads.sum(dim=(2, 3), keepdim=True)",
+            ),
+        ),
+        # gradient times activation, position by position (no average over the positions):
+        # the same as Grad-CAM for a GAP network, not for others.
+        "grad-cam-gradient-times-activation": edit_cell(
+            src,
+            GRAD_CAM,
+            replace("alpha = grads.mean(dim=(2, 3), keepdim=True)", "alpha = grads"),
+        ),
+        # the gradient of the probability instead of the score.
+        "grad-cam-of-probability": edit_cell(
+            src,
+            GRAD_CAM,
+            replace(
+                "score = model[split:](maps)[0, target]",
+                "score = torch.softmax(model[split:](maps), dim=1)[0, target]",
+            ),
+        ),
+        # right numbers, wrong type.
+        "grad-cam-returns-tensor": edit_cell(
+            src, GRAD_CAM, replace("[0].detach().numpy()", "[0].detach()")
+        ),
+        # captum's LayerGradCam does the work.
+        "grad-cam-uses-captum": edit_cell(src, GRAD_CAM, lambda s: CAPTUM_GRAD_CAM),
     }
 
 
-# student id -> (score, status); visualizing is worth 18: saliency 2+3, occlusion 2+4,
-# integrated gradients 2+2, activation maximization 1+2.
+# student id -> (score, status); visualizing is worth 23: saliency 2+3, occlusion 2+4,
+# integrated gradients 2+2, activation maximization 1+2, Grad-CAM 2+3.
 EXPECTED = {
-    "full": (18, "ok"),
+    "full": (23, "ok"),
     "released": (0, "ok"),
-    "saliency-without-abs": (13, "ok"),
-    "saliency-of-the-loss": (13, "ok"),
-    "saliency-returns-tensor": (13, "ok"),
-    "occlusion-off-by-one": (12, "ok"),
-    "occlusion-score-drop": (12, "ok"),
-    "ig-left-endpoints": (14, "ok"),
+    "saliency-without-abs": (18, "ok"),
+    "saliency-of-the-loss": (18, "ok"),
+    "saliency-returns-tensor": (18, "ok"),
+    "occlusion-off-by-one": (17, "ok"),
+    "occlusion-score-drop": (17, "ok"),
+    "ig-left-endpoints": (19, "ok"),
+    "grad-cam-without-relu": (18, "ok"),
+    "grad-cam-sum-not-mean": (18, "ok"),
+    "grad-cam-gradient-times-activation": (18, "ok"),
+    "grad-cam-of-probability": (18, "ok"),
+    "grad-cam-returns-tensor": (18, "ok"),
+    "grad-cam-uses-captum": (18, "forbidden"),
 }
 
 
@@ -115,6 +179,51 @@ def test_public_messages_say_what_is_wrong(graded):
     assert "wrong values" in message("occlusion-score-drop", "occlusion")
     assert "expected x * W[1]" not in message("ig-left-endpoints", "ig")  # linear case is exact
     assert "steps=" in message("ig-left-endpoints", "ig")
+    chapter = "grad_cam(gap, 1, A, 0)  # the chapter's example"
+    assert chapter in message("grad-cam-without-relu", "grad-cam")
+    assert chapter in message("grad-cam-sum-not-mean", "grad-cam")
+    # exact for the GAP network, wrong for the first make_model case
+    assert "grad_cam(model, 5, x_example[:, :6, :6], 2)" in message(
+        "grad-cam-gradient-times-activation", "grad-cam"
+    )
+    assert "wrong values" in message("grad-cam-of-probability", "grad-cam")
+    assert "returned a Tensor, expected a NumPy array" in message(
+        "grad-cam-returns-tensor", "grad-cam"
+    )
+
+
+@pytest.mark.slow
+def test_grad_cam_through_captum_is_forbidden_and_costs_that_part_only(graded):
+    result = graded["grad-cam-uses-captum"]
+    (part,) = [p for p in result.parts if p.grade_id == "grad-cam"]
+    assert "captum" in part.message and "line" in part.message
+    assert [p.grade_id for p in result.parts if p.earned < p.points] == [
+        "grad-cam",
+        "grad-cam-hidden",
+    ]
+
+
+@pytest.mark.slow
+def test_a_submission_is_graded_in_a_few_seconds(graded):
+    """Small untrained networks on images of at most 17 x 17 pixels; wall time on a shared
+    machine moves with its load: the bound is generous, the measured times are under a second."""
+    assert max(result.seconds for result in graded.values()) < 10, {
+        student: result.seconds for student, result in graded.items()
+    }
+
+
+@pytest.mark.slow
+def test_check_passes_the_source_and_says_not_written_yet_for_the_release():
+    from autograder.check import check_notebook
+    from autograder.grading.results import PartStatus
+
+    source = check_notebook(source_path("visualizing"))
+    assert all(p.status == PartStatus.PASSED for p in source), [p.message for p in source]
+    released = check_notebook(RELEASED)
+    public = [p for p in released if p.status != PartStatus.HIDDEN]
+    assert len(public) == 5 and all("not written yet" in p.message for p in public), [
+        p.message for p in public
+    ]
 
 
 # --- the reference itself ----------------------------------------------------------------
@@ -173,4 +282,43 @@ def test_reference_functions_leave_the_model_without_gradients():
     reference.saliency_map(model, x, 1)
     reference.integrated_gradients(model, x, 1, steps=4)
     reference.activation_maximization(model, 1, (2, 5, 5), steps=3)
+    assert all(p.grad is None for p in model.parameters())
+
+
+def gap_net(weights: np.ndarray) -> nn.Sequential:
+    """Maps (K, h, w) from a 3x3 convolution, then global average pooling and a linear layer."""
+    torch.manual_seed(6)
+    k = weights.shape[1]
+    net = nn.Sequential(
+        nn.Conv2d(2, k, 3, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(k, weights.shape[0]),
+    ).double()
+    with torch.no_grad():
+        net[4].weight.copy_(torch.tensor(weights))
+    return net.eval()
+
+
+def test_grad_cam_of_a_gap_network_is_its_class_activation_map_scaled():
+    """Chapter 15: for global average pooling and a linear layer, alpha_k = w_tk / Z, so
+    Grad-CAM = ReLU(sum_k w_tk A_k) / Z, with Z = h w (here 5 x 6)."""
+    weights = np.random.default_rng(7).standard_normal((3, 4))
+    net = gap_net(weights)
+    x = np.random.default_rng(8).standard_normal((2, 5, 6))
+    with torch.no_grad():
+        maps = net[:2](torch.tensor(x[None]))[0].numpy()  # (4, 5, 6)
+    for t in range(3):
+        cam = np.einsum("k,kij->ij", weights[t], maps)
+        expected = np.maximum(cam, 0) / 30
+        np.testing.assert_allclose(reference.grad_cam(net, 2, x, t), expected, atol=1e-12)
+        assert (cam < 0).any() and (cam > 0).any()  # the ReLU has something to remove
+
+
+def test_grad_cam_keeps_the_shape_of_the_maps_and_leaves_no_gradients():
+    model = small_net()
+    x = np.random.default_rng(9).standard_normal((2, 7, 5))
+    assert reference.grad_cam(model, 1, x, 0).shape == (7, 5)
+    assert reference.grad_cam(model, 3, x, 2).shape == (2, 2)
     assert all(p.grad is None for p in model.parameters())

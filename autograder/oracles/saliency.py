@@ -15,7 +15,10 @@ array; the model is never changed (no parameter gets a ``.grad``).
 * ``integrated_gradients``: ``(x - x0) * mean_k grad s_t(x0 + a_k (x - x0))`` with the
   midpoints ``a_k = (k + 1/2) / steps``, shape ``(C, H, W)``;
 * ``activation_maximization``: ``steps`` steps of gradient ascent on
-  ``s_t(x) - l2 * sum(x**2)`` from ``x = 0``, ``x <- x + lr * grad``, shape ``(C, H, W)``.
+  ``s_t(x) - l2 * sum(x**2)`` from ``x = 0``, ``x <- x + lr * grad``, shape ``(C, H, W)``;
+* ``grad_cam``: for the maps ``A = model[:split](x)`` of shape ``(K, h, w)``, the weights
+  ``alpha_k = mean_ij d s_t / d A_k(i, j)`` and ``ReLU(sum_k alpha_k A_k)``, shape ``(h, w)``
+  (Selvaraju et al., 2017; chapter 15's ``eq-grad-cam``). ``model`` is an ``nn.Sequential``.
 
 Here ``s_t`` is the score of class ``t = target`` and ``p_t = softmax(s)_t`` its probability.
 """
@@ -100,3 +103,13 @@ def activation_maximization(
         (grad,) = torch.autograd.grad(objective, x)
         x = x + lr * grad
     return x.detach()[0].numpy()
+
+
+def grad_cam(model: nn.Sequential, split: int, x: np.ndarray, target: int) -> np.ndarray:
+    """Grad-CAM of class ``target`` at the maps after ``model[:split]``, shape ``(h, w)``."""
+    with torch.no_grad():
+        maps = model[:split](_as_batch(model, x))
+    maps = maps.detach().clone().requires_grad_(True)  # (1, K, h, w)
+    (grads,) = torch.autograd.grad(model[split:](maps)[0, target], maps)
+    alpha = grads.mean(dim=(2, 3), keepdim=True)  # (1, K, 1, 1)
+    return torch.relu((alpha * maps).sum(dim=1))[0].detach().numpy()
