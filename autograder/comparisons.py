@@ -55,7 +55,8 @@ def array_problem(
     if actual.shape != expected.shape:
         return (
             f"returned an array of shape {actual.shape}, expected shape {expected.shape}",
-            "hint: the function's docstring states the shape it must return",
+            shape_pattern(actual.shape, expected.shape)
+            or "hint: the function's docstring states the shape it must return",
         )
     if actual.dtype.kind not in NUMERIC_KINDS or actual.dtype.hasobject:
         return (f"returned an array of dtype {actual.dtype}, expected numbers", "")
@@ -66,11 +67,12 @@ def array_problem(
     if not close.all():
         bad = np.argwhere(~close)
         where = tuple(int(i) for i in bad[0])
-        return (
-            "returned the wrong values",
+        detail = (
             f"first mismatch at index {where}: got {actual[where].item()!r}, expected "
-            f"{expected[where].item()!r} ({len(bad)} of {expected.size} entries differ)",
+            f"{expected[where].item()!r} ({len(bad)} of {expected.size} entries differ)"
         )
+        pattern = value_pattern(actual, expected, close, rtol, atol)
+        return ("returned the wrong values", f"{detail}\n  {pattern}" if pattern else detail)
     return None
 
 
@@ -87,7 +89,11 @@ def value_problem(actual: Any, expected: Any) -> tuple[str, str] | None:
                 return (f"returned {actual!r}; every entry should be an int", "")
             if got != want:
                 shown = tuple(int(v) if isinstance(v, int | np.integer) else v for v in actual)
-                return (f"returned {shown!r}, expected {expected!r}", "")
+                swapped = shown == expected[::-1]
+                return (
+                    f"returned {shown!r}, expected {expected!r}",
+                    "the right values in the wrong order: swapped?" if swapped else "",
+                )
         return None
     if isinstance(expected, bool) != isinstance(actual, bool | np.bool_):
         return (f"returned {actual!r} ({type(actual).__name__}), expected {expected!r}", "")
@@ -106,6 +112,89 @@ def value_problem(actual: Any, expected: Any) -> tuple[str, str] | None:
     if actual != expected:
         return (f"returned {actual!r}, expected {expected!r}", "")
     return None
+
+
+def shape_pattern(actual: tuple[int, ...], expected: tuple[int, ...]) -> str:
+    """What a wrong shape suggests: axes in the wrong order, one entry short or long, an axis
+    missing or left over."""
+    if sorted(actual) == sorted(expected) and len(actual) > 1:
+        return f"the right sizes in the wrong order (expected {expected}): axes transposed?"
+    if len(actual) == len(expected):
+        off = [(i, a - e) for i, (a, e) in enumerate(zip(actual, expected, strict=True)) if a != e]
+        if all(abs(d) <= 2 for _, d in off):
+            words = ", ".join(
+                f"axis {i} has {abs(d)} {'more' if d > 0 else 'fewer'} "
+                f"entr{'y' if abs(d) == 1 else 'ies'}"
+                for i, d in off
+            )
+            return f"{words} than expected: an off-by-one in the output-size formula, or padding?"
+    squeezed = tuple(n for n in actual if n != 1)
+    if squeezed == tuple(n for n in expected if n != 1):
+        return f"the same sizes once axes of length 1 are dropped: keep the {expected} layout"
+    if len(actual) == len(expected) - 1 or len(actual) == len(expected) + 1:
+        return "one axis too many or too few: a sum over the wrong axis, or a missing keepdims?"
+    return ""
+
+
+def value_pattern(
+    actual: np.ndarray, expected: np.ndarray, close: np.ndarray, rtol: float, atol: float
+) -> str:
+    """A common mistake the wrong values show, in words (or ""): truncation to integers, a
+    constant factor or offset, a transpose, a shift by one position, wrong values only near
+    the borders, entries never written.
+
+    Only ``actual`` and ``expected`` are looked at, so the words suggest, never assert.
+    """
+    if actual.dtype.kind == "c" or expected.dtype.kind == "c" or expected.size < 2:
+        return ""
+    a, e = actual.astype(float), expected.astype(float)
+    if not np.isfinite(a).all() and np.isfinite(e).all():
+        return "your result holds NaN or inf: a division by zero, or an uninitialized np.empty?"
+
+    def same(x: np.ndarray, y: np.ndarray) -> bool:
+        return x.shape == y.shape and bool(np.allclose(x, y, rtol=rtol, atol=atol))
+
+    if actual.dtype.kind in "iub" and expected.dtype.kind == "f":
+        if same(a, np.trunc(e)) or same(a, np.floor(e)) or same(a, np.round(e)):
+            return (
+                f"your array has dtype {actual.dtype} and the expected values are not whole: "
+                "the result was stored in an integer array (np.zeros_like of an integer input?)"
+            )
+    if not a.any():
+        return "your result is all zeros: were the computed values ever written into it?"
+    scale = float((a * e).sum() / (e * e).sum()) if (e * e).sum() else 0.0
+    if scale and not np.isclose(scale, 1.0) and same(a, scale * e):
+        reason = (
+            "the opposite sign"
+            if np.isclose(scale, -1.0)
+            else "a sum where a mean belongs, or the reverse?"
+            if np.isclose(scale, round(scale)) or np.isclose(1 / scale, round(1 / scale))
+            else "a factor missing or applied twice?"
+        )
+        return f"every entry is {scale:.4g} times the expected one: {reason}"
+    offset = float((a - e).mean())
+    if not np.isclose(offset, 0.0, atol=atol) and same(a, e + offset):
+        return f"every entry is off by {offset:.4g}: a term (a bias?) added twice or forgotten?"
+    if a.ndim >= 2 and a.shape[-1] == a.shape[-2] and same(np.swapaxes(a, -1, -2), e):
+        return "your result is the expected one transposed (its last two axes swapped)"
+    for axis in range(a.ndim):
+        if a.shape[axis] > 2:
+            for step in (1, -1):
+                head = np.take(a, range(max(step, 0), a.shape[axis] + min(step, 0)), axis=axis)
+                tail = np.take(e, range(max(-step, 0), e.shape[axis] + min(-step, 0)), axis=axis)
+                if same(head, tail):
+                    return (
+                        f"your values are the expected ones shifted by one position along axis "
+                        f"{axis}: an off-by-one in where a window starts?"
+                    )
+    wrong = ~close
+    if wrong.any() and not a[wrong].any():
+        return "the wrong entries are 0 in yours: were they ever written (a loop that stops early)?"
+    if wrong.any() and all(n >= 3 for n in a.shape[-2:]):
+        inner = tuple([slice(None)] * (a.ndim - min(a.ndim, 2)) + [slice(1, -1)] * min(a.ndim, 2))
+        if not wrong[inner].any():
+            return "only entries on the borders are wrong, the interior is right: the padding?"
+    return ""
 
 
 def _a(noun: str) -> str:

@@ -47,9 +47,7 @@ def main() -> None:
         for label in ("guard", "no guard"):
             with tempfile.TemporaryDirectory() as scratch:
                 isolation = (
-                    Isolation(hide=prepared.hidden, user=user, warm=prepared.warm)
-                    if user
-                    else None
+                    Isolation(hide=prepared.hidden, user=user, warm=prepared.warm) if user else None
                 )
                 start = time.perf_counter()
                 run = run_cells(

@@ -66,6 +66,7 @@ KIT_MODULES = (
     "autograder/execution",
     # The parts of the grader that check's scoring runs through (same verdicts as grading).
     "autograder/grading/cache.py",
+    "autograder/grading/errors.py",
     "autograder/grading/records.py",
     "autograder/grading/results.py",
     "autograder/grading/scoring.py",

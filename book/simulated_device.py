@@ -29,6 +29,7 @@ or slower than on the CPU apart from the checking, which costs some microseconds
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 from collections.abc import Iterator
 
@@ -48,6 +49,18 @@ class DeviceMismatch(RuntimeError):
 class OnDevice(torch.Tensor):
     """A CPU tensor standing for a tensor on the simulated device (results of operations on it
     are ``OnDevice`` too: ``torch.Tensor``'s default ``__torch_function__`` keeps the class)."""
+
+    def __deepcopy__(self, memo: dict) -> OnDevice:
+        # torch.Tensor's own __deepcopy__ refuses subclasses without new_empty (copy.deepcopy of
+        # a model on the device, as chapter 15 does): copy the data, keep the class and flags.
+        if id(self) in memo:
+            return memo[id(self)]
+        with torch._C.DisableTorchFunctionSubclass():
+            data = self.detach().clone().as_subclass(OnDevice)
+        data.requires_grad_(self.requires_grad)
+        data.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        memo[id(self)] = data
+        return data
 
 
 def _is_device_tensor(value: object) -> bool:

@@ -25,8 +25,11 @@ pytestmark = pytest.mark.filterwarnings(
 ROOT = Path(__file__).resolve().parents[1]
 TRAINING_PAGES = [
     "11-lenet",
+    "12-normalization",
     "13-classic-architectures",
+    "14-efficient-convolutions",
     "15-visualizing",
+    "16-upsampling",
     "17-mnist1d",
     "18-resnet-training",
 ]

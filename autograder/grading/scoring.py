@@ -172,16 +172,19 @@ def score(
                 ],
             )
         )
-    _charged_once_notes(prepared, result.parts)
+    _charged_once_notes(prepared, result.parts, outcomes)
     _run_problems(prepared, outcomes, result, budget_exhausted)
     return result
 
 
-def _charged_once_notes(prepared: SourceNotebook, parts: list[PartResult]) -> None:
+def _charged_once_notes(
+    prepared: SourceNotebook, parts: list[PartResult], outcomes: dict[int, CellOutcome]
+) -> None:
     """A part graded with correct versions of earlier parts' functions says so when the
     learner's own version of one fails its part: while grading, that this part did not pay for
     it; in a learner's own ``check``, which part to fix first."""
     by_index = dict(zip(prepared.tests, parts, strict=True))
+    ran = {part.grade_id for index, part in by_index.items() if index in outcomes}
     for test, names in prepared.uses_correct.items():
         part = by_index[test]
         for name in names:
@@ -194,7 +197,11 @@ def _charged_once_notes(prepared: SourceNotebook, parts: list[PartResult]) -> No
                     "so this part does not pay for its mistake)"
                 )
                 part.message = f"{part.message}\n  {note}" if part.message else note
-            elif part.status != PartStatus.PASSED and "not written yet" not in part.message:
+            elif (
+                part.status != PartStatus.PASSED
+                and owner.grade_id in ran  # (check.part runs only the parts it is given)
+                and "not written yet" not in part.message
+            ):
                 part.message = (
                     f"fix {owner.grade_id} first: {part.grade_id} uses {name}\n  {part.message}"
                 )
