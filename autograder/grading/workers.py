@@ -21,6 +21,10 @@ from .submissions import StudentFolder
 _WORKER: dict[int, Worker] = {}  # this process's worker, by process id (a fork makes its own)
 
 
+# How long to wait for a Dask scheduler before saying it cannot be reached.
+SCHEDULER_TIMEOUT_S = 30
+
+
 def this_worker() -> Worker:
     pid = os.getpid()
     if pid not in _WORKER:
@@ -117,7 +121,7 @@ def grade_on_dask(
             "--scheduler needs the 'distributed' package: pip install -e '.[grade]'"
         ) from None
     try:
-        client = Client(scheduler, timeout=30)
+        client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
     except OSError as error:
         raise ValueError(
             f"--scheduler {scheduler}: could not reach the Dask scheduler ({error})"

@@ -6,7 +6,7 @@ import pytest
 from distributed import LocalCluster
 from notebook_helpers import ROOT, edit_cell, load, save, source_path
 
-from autograder.grading import grade_assignment
+from autograder.grading import grade_assignment, workers
 
 
 @pytest.mark.slow
@@ -40,7 +40,8 @@ def test_grading_through_a_local_dask_cluster(tmp_path):
     assert (tmp_path / "out" / "grades.csv").read_text().count("\n") == 5
 
 
-def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
+def test_an_unreachable_scheduler_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(workers, "SCHEDULER_TIMEOUT_S", 3)
     save(load(source_path("conv1d")), tmp_path / "subs" / "a" / "conv1d" / "conv1d.ipynb")
     with pytest.raises(ValueError, match="could not reach the Dask scheduler"):
         grade_assignment(
