@@ -189,6 +189,7 @@ def check_notebook(
                 env={MODE_VARIABLE: CHECK},
                 guard=guard_config(prepared, folder),
                 recorder=store,
+                skip_after=prepared.same_code_after,
             )
             scored = score(
                 prepared,

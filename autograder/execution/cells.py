@@ -145,11 +145,28 @@ def _bounded_trace(trace: dict) -> dict:
     }
 
 
+def _skipped(index: int) -> CellOutcome:
+    return CellOutcome(
+        index,
+        CellStatus.NOT_RUN,
+        cause=Cause.SKIPPED,
+        detail="the same code ran past the time limit in the tests just before",
+    )
+
+
 class _Attempt:
     """One child process running ``cells`` in order, one cell at a time."""
 
-    def __init__(self, cells, job: dict, recorder: Recorder | None, done: set[int]) -> None:
+    def __init__(
+        self,
+        cells,
+        job: dict,
+        recorder: Recorder | None,
+        done: set[int],
+        skip_after: Callable[[int], set[int]] | None = None,
+    ) -> None:
         self.cells, self.job, self.recorder, self.done_before = list(cells), job, recorder, done
+        self.skip_after, self.skipped = skip_after, set()
         self.position = 0  # the cell being run
         self.reported: dict[int, CellOutcome] = {}
         self.to_send = bytearray()
@@ -166,6 +183,9 @@ class _Attempt:
         self._send_cell()
 
     def _send_cell(self) -> None:
+        while self.position < len(self.cells) and self.current in self.skipped:
+            self.reported[self.current] = _skipped(self.current)
+            self.position += 1
         if self.position < len(self.cells):
             index, source = self.cells[self.position]
             if self.recorder is not None:
@@ -196,6 +216,8 @@ class _Attempt:
 
     def finish_current(self, outcome: CellOutcome, keep: bool) -> None:
         self.reported[self.current] = outcome
+        if outcome.status == CellStatus.TIMEOUT and self.skip_after is not None:
+            self.skipped |= self.skip_after(self.current)  # a timeout is paid once
         if self.recorder is not None:
             self.recorder.finish(self.current, keep and self.current not in self.done_before)
         self.position += 1
@@ -251,7 +273,7 @@ def run_cells(
         if not todo:
             break
         finished = {i for i, o in outcomes.items() if o.status != CellStatus.NOT_RUN}
-        attempt = _Attempt(todo, job, recorder, finished)
+        attempt = _Attempt(todo, job, recorder, finished, skip_after)
         failure, output = _run_attempt(
             attempt,
             workdir,
@@ -275,15 +297,11 @@ def run_cells(
             result.budget_exhausted = True
             break
         skipped.add(index)
-        for other in sorted((skip_after(index) if skip_after else set()) - skipped):
+        hung = skip_after is not None and failure.status == CellStatus.TIMEOUT
+        for other in sorted((skip_after(index) if hung else set()) - skipped):
             if other in outcomes and outcomes[other].status == CellStatus.NOT_RUN:
                 skipped.add(other)
-                outcomes[other] = CellOutcome(
-                    other,
-                    CellStatus.NOT_RUN,
-                    cause=Cause.SKIPPED,
-                    detail=f"it needs what timed out in cell {index}",
-                )
+                outcomes[other] = _skipped(other)
         result.restarts += 1
         result.notes.append(
             f"cell {index} {failure.status.value} ({failure.message}); the other cells were run "

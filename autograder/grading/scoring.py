@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..execution.outcomes import CellOutcome, CellStatus
+from ..execution.outcomes import Cause, CellOutcome, CellStatus
 from ..notebooks import grade_id, has_hidden_tests, hint_of, points
 from ..rules.static import Violation
 from .errors import error_message
@@ -130,6 +130,8 @@ def score(
             raised = outcome is not None and outcome.status == CellStatus.ERROR
             if hidden:
                 message = _hidden_message(status, checks)
+                if outcome is not None and outcome.cause == Cause.SKIPPED:
+                    message += f": {outcome.detail}"
                 if raised:
                     where = error_message(outcome, prepared, hidden=True)
                     message += "; " + where.replace("\n  ", "; ")

@@ -67,6 +67,16 @@ class SourceNotebook:
     def tests(self) -> list[int]:
         return [i for i, c in enumerate(self.source.cells) if is_test_cell(c)]
 
+    def same_code_after(self, index: int) -> set[int]:
+        """The test cells after ``index`` that exercise exactly the solution cells it does
+        (a part's hidden tests after its public ones). When test cell ``index`` ran past its
+        time limit, they are not run again: they would pay the limit a second time. Tests of
+        later parts are still run (they use correct versions of earlier parts' functions)."""
+        hung = self.depends.get(index)
+        if not hung:
+            return set()
+        return {t for t in self.tests if t > index and self.depends.get(t) == hung}
+
     @property
     def max_score(self) -> float:
         from ..notebooks import points

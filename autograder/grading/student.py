@@ -127,6 +127,7 @@ def grade_notebook(
                 runners=worker.runners,
                 guard=guard_config(prepared, scratch),
                 recorder=answers,
+                skip_after=prepared.same_code_after,
             )
             wait_for(context.ready_marker)
             expected = load_expectations(context.expectations_of(prepared.path))

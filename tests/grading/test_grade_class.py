@@ -152,6 +152,20 @@ def test_each_submission_gets_the_grade_it_deserves(graded, student):
 
 
 @pytest.mark.slow
+def test_a_part_that_timed_out_pays_the_limit_once(graded):
+    """im2col hangs: its public test runs into the cell limit; its hidden tests, which call the
+    same code, are not run again into the same wall; the other parts are graded as usual."""
+    results, _, _ = graded
+    parts = {p.grade_id: p for p in results["hangs-in-im2col"].parts}
+    assert parts["im2col"].status == "timeout"
+    hidden = parts["im2col-hidden"]
+    assert hidden.status == "not-run" and hidden.earned == 0
+    assert "the same code ran past the time limit in the tests just before" in hidden.message
+    assert all(p.status == "passed" for g, p in parts.items() if not g.startswith("im2col"))
+    assert results["hangs-in-im2col"].seconds < 2 * 10  # one cell limit of 10 s, not two
+
+
+@pytest.mark.slow
 def test_grades_csv_has_one_row_per_student(graded):
     _, out, _ = graded
     with (out / "grades.csv").open(newline="") as handle:
