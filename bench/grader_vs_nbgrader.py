@@ -193,9 +193,15 @@ def build_class(folder: Path) -> dict[str, str]:
         elif make == "partial":
             nb = copy.deepcopy(released)
             keep = {OUTLEN, SAME}
-            for cell, src in zip(nb["cells"], source["cells"], strict=True):
-                if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") in keep:
-                    cell["source"] = src["source"]
+            solved = {
+                c["metadata"]["nbgrader"]["grade_id"]: c["source"]
+                for c in source["cells"]
+                if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") in keep
+            }
+            for cell in nb["cells"]:  # (the release has the course's setup and check cells too)
+                gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                if gid in keep:
+                    cell["source"] = solved[gid]
         else:
             nb = make(source)
         put(f"wrong-{name}", "wrong", nb)
