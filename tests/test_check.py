@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from notebook_helpers import ROOT, edit_cell, load, save, source_path
+from notebook_helpers import ROOT, edit_cell, load, released_path, save, source_path
 
 from autograder.check import check_notebook, format_report
 
@@ -89,3 +89,13 @@ def test_unreadable_notebooks_get_a_clear_error(tmp_path, content, reason):
 def test_missing_notebook(tmp_path):
     done = run_check(tmp_path / "nope.ipynb")
     assert done.returncode == 2 and "does not exist" in done.stderr
+
+
+def test_an_exception_shows_only_the_values_the_learners_call_used(tmp_path):
+    """The configuration of a call that raised lists the names on the test's line that hold
+    values (x, w), never the check's keywords (call=...) or attributes (np.array)."""
+    path = save(load(released_path("conv1d")), tmp_path / "conv1d.ipynb")
+    loop = {r.grade_id: r for r in check_notebook(path)}["conv1d-loop"]
+    assert "NotImplementedError" in loop.message
+    config = next(line for line in loop.message.splitlines() if "configuration:" in line)
+    assert config.strip() == "configuration: x.shape=(6,), w.shape=(3,)", config

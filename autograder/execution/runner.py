@@ -97,9 +97,12 @@ def _values_used(frame, text: str) -> str:
     except SyntaxError:  # the first line of a statement that goes on
         import re
 
-        names = re.findall(r"[A-Za-z_]\w*", text)
+        # names, but not attributes (np.array) or keywords (call=...)
+        names = re.findall(r"(?<![.\w])([A-Za-z_]\w*)\b(?!\s*=(?!=))", text)
     values = {}
     for name in dict.fromkeys(names):
+        if name not in frame.f_locals and name not in frame.f_globals:
+            continue  # a keyword, a builtin, or a name the cell never defined
         value = frame.f_locals.get(name, frame.f_globals.get(name))
         if isinstance(value, int | float | str | bool | tuple | type(None)) or isinstance(
             getattr(value, "shape", None), tuple
