@@ -29,6 +29,9 @@ _pool: ThreadPoolExecutor | None = None
 _pool_owner: tuple[int, int] | None = None  # (pid, size) the pool was made for
 _blas = None  # threadpoolctl's controller, found on first use
 
+# Multiply-adds below which a thread is not worth waking (about 0.1 ms of work).
+MIN_THREAD_MACS = 2_000_000
+
 
 def num_threads() -> int:
     """Threads the kernels may use: numba's current setting, without starting numba's pool."""
@@ -52,6 +55,12 @@ def one_thread_blas():
     if _blas is False:  # pragma: no cover
         return contextlib.nullcontext()
     return _blas.limit(limits=1, user_api="blas")
+
+
+def items_per_thread(macs_per_item: float) -> int:
+    """The fewest items (images, planes) worth handing to another thread: about
+    ``MIN_THREAD_MACS`` multiply-adds of work, at least one item."""
+    return max(1, MIN_THREAD_MACS // max(1, int(macs_per_item)))
 
 
 def _executor(size: int) -> ThreadPoolExecutor:

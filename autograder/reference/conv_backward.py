@@ -32,7 +32,7 @@ from .conv import (
     use_interleaved,
 )
 from .depthwise import depthwise_conv2d_backward
-from .direct import interleaved_conv2d_backward
+from .direct_backward import interleaved_conv2d_backward
 from .im2col import lift, lower
 from .shapes import Window2D, window_2d
 
@@ -97,7 +97,7 @@ def grouped_conv2d_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray, window
 def conv2d_backward_padded(dy: np.ndarray, x: np.ndarray, w: np.ndarray, window: Window2D):
     """The gradients of an ungrouped convolution: thin layers (the ones the forward pass
     gives to the batch-interleaved kernel, :func:`.conv.use_interleaved`) on the interleaved
-    layout (:func:`.direct.interleaved_conv2d_backward`), the others by
+    layout (:func:`.direct_backward.interleaved_conv2d_backward`), the others by
     :func:`conv2d_backward_gemm`."""
     filters, channels, kh, kw = w.shape
     rows, length = channels * kh * kw, window.out[0] * window.out[1]

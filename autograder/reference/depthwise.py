@@ -43,12 +43,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._threads import run_split
+from ._threads import items_per_thread, run_split
 from .im2col import U, inside_columns
 from .shapes import Window2D
-
-# Multiply-adds below which a thread is not worth waking (about 0.1 ms of work).
-MIN_THREAD_MACS = 2_000_000
 
 
 @njit(nogil=True, cache=True)
@@ -194,9 +191,9 @@ def plane_buffers(x: np.ndarray, window: Window2D) -> tuple[np.ndarray, np.ndarr
 
 
 def planes_per_thread(x: np.ndarray, w: np.ndarray, window: Window2D) -> int:
-    """The fewest planes worth handing to another thread: about ``MIN_THREAD_MACS`` of work."""
+    """The fewest planes worth handing to another thread (:func:`._threads.items_per_thread`)."""
     per_plane = (w.shape[0] // x.shape[1]) * w.shape[2] * w.shape[3] * np.prod(window.out)
-    return max(1, MIN_THREAD_MACS // max(1, int(per_plane)))
+    return items_per_thread(per_plane)
 
 
 def depthwise_conv2d(x: np.ndarray, w: np.ndarray, b, window: Window2D) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 ``bench/kernels.py`` prints these beside its timings (and saves them for chapter 06), so the
 words come from the same decisions the kernels make (:data:`.conv.SHIFTED_MAX_ROWS`,
-:func:`.conv.use_interleaved`, :func:`.conv.per_image_gemm`, :func:`.pooling.is_2x2`), not
+:func:`.conv.use_interleaved`, :func:`.conv.per_image_gemm`, :func:`.pooling_2x2.is_2x2`), not
 from a copy of them.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import conv
-from .pooling import is_2x2
+from .pooling_2x2 import is_2x2
 from .shapes import window_2d
 
 THREADS = "images split among threads, 1-thread BLAS"

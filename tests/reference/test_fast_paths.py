@@ -187,7 +187,7 @@ DEPTHWISE = [
 def test_depthwise_kernels_match_torch(monkeypatch, n_threads, geometry, dtype):
     x_shape, filters, kernel, stride, pads, dilation = geometry
     monkeypatch.setattr(threads, "num_threads", lambda: n_threads)
-    monkeypatch.setattr(depthwise, "MIN_THREAD_MACS", 0)
+    monkeypatch.setattr(threads, "MIN_THREAD_MACS", 0)
     calls = []
     for module, name in ((conv, "depthwise_conv2d"), (conv_backward, "depthwise_conv2d_backward")):
         original = getattr(module, name)
