@@ -23,13 +23,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from cnnbook.training import (
-    AmpPlan,
-    _rng_states,
-    _set_rng_states,
-    choose_device,
-    synchronize,
-)
+from cnnbook.checkpoints import rng_states, set_rng_states
+from cnnbook.training import AmpPlan, choose_device, synchronize
 
 
 def _device_of(model: nn.Module) -> torch.device:
@@ -113,7 +108,7 @@ def fastest_device(
     if candidates is None:
         candidates = [choose_device(), torch.device("cpu")]
     devices = list(dict.fromkeys(torch.device(c) for c in candidates))
-    saved = _rng_states()
+    saved = rng_states()
     seconds = {}
     try:
         for device in devices:
@@ -123,7 +118,7 @@ def fastest_device(
                 trial, x.to(device), y.to(device), steps=steps
             )
     finally:
-        _set_rng_states(saved)
+        set_rng_states(saved)
     best = min(devices, key=lambda d: seconds[str(d)])
     return best, seconds
 
@@ -148,7 +143,7 @@ def operations_per_step(
     one kernel launch; its fused multi-tensor optimizers launch fewer for the update."""
     trial = copy.deepcopy(model).cpu()
     x, y = _random_batch(trial, example.cpu(), batch_size)
-    saved = _rng_states()
+    saved = rng_states()
     try:
         counter = _CountOperations()
         params = list(trial.parameters())
@@ -168,5 +163,5 @@ def operations_per_step(
             loss.backward()
             opt.step()
     finally:
-        _set_rng_states(saved)
+        set_rng_states(saved)
     return counter.count

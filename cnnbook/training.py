@@ -29,6 +29,10 @@ Everything a chapter needs to train a classifier, on whatever hardware the reade
 * a tqdm progress bar, silent when ``TQDM_DISABLE`` is set (book builds set it) or
   ``progress=False``.
 
+The batches are made in :mod:`cnnbook.batches`, checkpoints written and read in
+:mod:`cnnbook.checkpoints`; this module holds the configuration, the device and precision
+choices, the optimizer and schedule, evaluation and ``fit``.
+
 The loss is the mean cross-entropy over a batch,
 ``L = -(1/B) sum_b log softmax(f(x_b))[y_b]``. The scheduler is stepped after every batch.
 """
@@ -37,11 +41,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import io
 import os
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,17 +55,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import (
-    BatchSampler,
-    DataLoader,
     Dataset,
-    DistributedSampler,
-    Sampler,
-    SequentialSampler,
-    TensorDataset,
 )
 
-from autograder.files import write_atomic
 from cnnbook import ddp
+from cnnbook.batches import DeviceBatches, LoaderBatches, make_batches
+from cnnbook.checkpoints import load_checkpoint, rng_states, save_checkpoint, set_rng_states
 
 HISTORY_FIELDS = (
     "epoch",
@@ -147,202 +145,6 @@ def amp_plan(device: torch.device, enabled: bool = True) -> AmpPlan:
     return AmpPlan(torch.float16, True)
 
 
-def make_loader(
-    dataset: Dataset,
-    batch_size: int,
-    *,
-    train: bool,
-    seed: int,
-    device: torch.device,
-    num_workers: int | None = None,
-) -> DataLoader:
-    """A loader over this process's share of ``dataset``.
-
-    Training loaders shuffle with a ``DistributedSampler`` (``rank``/``world_size`` from
-    ``ddp``; one replica outside ``torchrun``): call ``epoch_sampler(loader).set_epoch(e)`` before
-    epoch ``e``, and the order is ``randperm(len(dataset))`` seeded with ``seed + e``. Test
-    loaders go through the whole set in order in every process.
-    """
-    on_cuda = device.type == "cuda"
-    workers = (4 if on_cuda else 0) if num_workers is None else num_workers
-    if train:
-        order = DistributedSampler(
-            dataset, num_replicas=ddp.world_size(), rank=ddp.rank(), shuffle=True, seed=seed
-        )
-        batch_size //= ddp.world_size()
-    else:
-        order = SequentialSampler(dataset)
-    common = dict(num_workers=workers, pin_memory=on_cuda, persistent_workers=workers > 0)
-    if isinstance(dataset, TensorDataset):
-        # Tensors in memory: fetch a whole batch with one indexing operation, 4x faster than
-        # fetching the examples one by one and stacking them.
-        batches = BatchSampler(order, batch_size, drop_last=False)
-        return DataLoader(dataset, sampler=batches, batch_size=None, **common)
-    return DataLoader(dataset, batch_size=batch_size, sampler=order, **common)
-
-
-def epoch_sampler(loader: DataLoader) -> Sampler:
-    """The sampler that orders the examples of ``loader`` (call its ``set_epoch``)."""
-    sampler = loader.sampler
-    return sampler.sampler if isinstance(sampler, BatchSampler) else sampler
-
-
-def epoch_order(n: int, seed: int, epoch: int, rank: int = 0, world_size: int = 1) -> torch.Tensor:
-    """The indices that process ``rank`` of ``world_size`` trains on in epoch ``epoch``, in order:
-    a permutation of ``range(n)`` drawn from a generator seeded with ``seed + epoch``, padded by
-    repeating its start to a multiple of ``world_size``, then every ``world_size``-th index from
-    ``rank`` on. This is exactly the order of ``DistributedSampler(shuffle=True, seed=seed)``
-    after ``set_epoch(epoch)``. A CPU ``int64`` tensor of ``ceil(n / world_size)`` indices."""
-    g = torch.Generator()
-    g.manual_seed(seed + epoch)
-    order = torch.randperm(n, generator=g)
-    total = -(-n // world_size) * world_size
-    if total > n:
-        order = order.repeat(-(-(total - n) // n) + 1)[:total]
-    return order[rank:total:world_size]
-
-
-def _draw_like_a_loader() -> None:
-    """Draw one number from PyTorch's global generator, as a ``DataLoader`` does each time an
-    iterator over it is made (it seeds its workers with it). ``DeviceBatches`` does the same, so
-    the random numbers of a run (augmentation, dropout) do not depend on how its batches are
-    made, and a run gives the same numbers as with the loader."""
-    torch.empty((), dtype=torch.int64).random_()
-
-
-def _channels_last(x: torch.Tensor) -> torch.Tensor:
-    return x.contiguous(memory_format=torch.channels_last)
-
-
-class DeviceBatches:
-    """Batches of an in-memory data set that lives on the device.
-
-    The dataset's tensors are copied to ``device`` once (on the CPU they are used as they are).
-    Training batches are ``x[order[i : i + b]]`` with ``order = epoch_order(...)`` moved to the
-    device at the start of each epoch: one gather per batch, on the device. Test batches are
-    consecutive slices, in order. Call ``set_epoch(e)`` before epoch ``e``; iterating yields
-    ``(x, y)`` on the device, ``x`` in ``channels_last`` when asked."""
-
-    def __init__(
-        self,
-        dataset: TensorDataset,
-        batch_size: int,
-        *,
-        train: bool,
-        seed: int,
-        device: torch.device,
-        channels_last: bool = False,
-    ):
-        self.x, self.y = (t.to(device) for t in dataset.tensors)
-        self.n = len(self.x)
-        self.train, self.seed, self.device = train, seed, device
-        self.channels_last = channels_last
-        self.epoch = 0
-        if train:
-            self.batch_size = batch_size // ddp.world_size()
-            self.per_rank = -(-self.n // ddp.world_size())
-        else:
-            self.batch_size, self.per_rank = batch_size, self.n
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return -(-self.per_rank // self.batch_size)
-
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        _draw_like_a_loader()  # when iter() is called, as a DataLoader does
-        return self._batches()
-
-    def _batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        if self.train:
-            order = epoch_order(self.n, self.seed, self.epoch, ddp.rank(), ddp.world_size())
-            order = order.to(self.device, non_blocking=True)
-        for start in range(0, self.per_rank, self.batch_size):
-            if self.train:
-                rows = order[start : start + self.batch_size]
-                x, y = self.x[rows], self.y[rows]
-            else:
-                x, y = (
-                    self.x[start : start + self.batch_size],
-                    self.y[start : start + self.batch_size],
-                )
-            yield (_channels_last(x) if self.channels_last else x), y
-
-
-class LoaderBatches:
-    """Batches of any ``Dataset`` through a ``DataLoader`` (``make_loader``), moved to the device
-    one by one; the same interface as ``DeviceBatches``."""
-
-    def __init__(
-        self,
-        dataset: Dataset,
-        batch_size: int,
-        *,
-        train: bool,
-        seed: int,
-        device: torch.device,
-        channels_last: bool = False,
-        num_workers: int | None = None,
-    ):
-        self.loader = make_loader(
-            dataset, batch_size, train=train, seed=seed, device=device, num_workers=num_workers
-        )
-        self.train, self.device, self.channels_last = train, device, channels_last
-
-    def set_epoch(self, epoch: int) -> None:
-        if self.train:
-            epoch_sampler(self.loader).set_epoch(epoch)
-
-    def __len__(self) -> int:
-        return len(self.loader)
-
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        return self._moved(iter(self.loader))
-
-    def _moved(self, batches) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        for x, y in batches:
-            x = x.to(self.device, non_blocking=True)
-            yield (
-                (_channels_last(x) if self.channels_last else x),
-                y.to(self.device, non_blocking=True),
-            )
-
-
-def make_batches(
-    dataset: Dataset,
-    batch_size: int,
-    *,
-    train: bool,
-    seed: int,
-    device: torch.device,
-    channels_last: bool = False,
-    num_workers: int | None = None,
-    on_device: bool | None = None,
-) -> DeviceBatches | LoaderBatches:
-    """``DeviceBatches`` for a ``TensorDataset`` (unless ``on_device=False``), else
-    ``LoaderBatches``. Both give the same batches in the same order."""
-    if on_device is None:
-        on_device = isinstance(dataset, TensorDataset)
-    if on_device:
-        if not isinstance(dataset, TensorDataset):
-            raise ValueError(
-                f"data_on_device=True needs a TensorDataset, got {type(dataset).__name__}"
-            )
-        return DeviceBatches(
-            dataset, batch_size, train=train, seed=seed, device=device, channels_last=channels_last
-        )
-    return LoaderBatches(
-        dataset,
-        batch_size,
-        train=train,
-        seed=seed,
-        device=device,
-        channels_last=channels_last,
-        num_workers=num_workers,
-    )
-
-
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     """AdamW, Adam or SGD with Nesterov momentum, at ``cfg.lr``."""
     params = model.parameters()
@@ -371,38 +173,6 @@ def make_scheduler(
             optimizer, max_lr=cfg.lr, total_steps=total_steps
         )
     raise ValueError(f"schedule must be 'constant', 'cosine' or 'onecycle', got {cfg.schedule!r}")
-
-
-def _rng_states() -> dict[str, Any]:
-    states = {
-        "python": random.getstate(),
-        "numpy": np.random.get_state(),  # noqa: NPY002
-        "torch": torch.get_rng_state(),
-    }
-    if torch.cuda.is_available():
-        states["cuda"] = torch.cuda.get_rng_state_all()
-    return states
-
-
-def _set_rng_states(states: dict[str, Any]) -> None:
-    random.setstate(states["python"])
-    np.random.set_state(states["numpy"])  # noqa: NPY002
-    torch.set_rng_state(states["torch"])
-    if "cuda" in states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
-
-
-def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
-    """``torch.save`` to a temporary file, then rename: a crash never leaves half a file."""
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    write_atomic(Path(path), buffer.getvalue())
-
-
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read a checkpoint written by ``fit`` (it holds RNG states and the history, so it is
-    unpickled in full: load only checkpoints you wrote yourself)."""
-    return torch.load(path, map_location="cpu", weights_only=False)
 
 
 def _comparable(cfg: TrainConfig) -> dict[str, Any]:
@@ -511,7 +281,7 @@ def fit(
         scheduler.load_state_dict(state["scheduler"])
         scaler.load_state_dict(state["scaler"])
         history, start_epoch = state["history"], state["epoch"]
-        _set_rng_states(state["rng"])
+        set_rng_states(state["rng"])
 
     raw_model = model  # what gets saved: no DDP or compile wrapper
     if ddp.world_size() > 1:
@@ -589,7 +359,7 @@ def fit(
                     "scaler": scaler.state_dict(),
                     "epoch": epoch + 1,
                     "history": history,
-                    "rng": _rng_states(),
+                    "rng": rng_states(),
                     "config": _comparable(cfg),
                 },
             )

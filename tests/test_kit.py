@@ -68,13 +68,13 @@ LEFT_OUT = {  # the instructors' alone: the oracles and the grader beyond what s
 # Pages and modules whose own source teaches code that an exercise's solution or hidden test
 # also holds (find_leaks lists these apart as "published"; see the report of the issue):
 # chapter 10 writes ReLU, pooling, the dense layer and the SGD step that the cnn-from-scratch
-# notebook asks for; cnnbook/models.py holds the residual blocks of chapter 13 that the
+# notebook asks for; cnnbook/resnet.py holds the residual blocks of chapter 13 that the
 # architectures notebook asks for (its parts forbid importing cnnbook); chapter 15 draws
 # its grid with the loop of the saliency oracle.
 KNOWN_PUBLISHED = {
     "chapters/10-cnn-from-scratch/index.md",
     "chapters/15-visualizing/index.md",
-    "cnnbook/models.py",
+    "cnnbook/resnet.py",
 }
 
 
@@ -266,7 +266,7 @@ def test_a_planted_leak_is_found(kind, learner_wheel, secrets, tmp_path):
     clean = small_kit(tmp_path / "clean", learner_wheel)
     published = []
     assert find_leaks(clean, secrets, published=published) == []
-    assert all("cnnbook/models.py" in p for p in published)  # the wheel's residual blocks
+    assert all("cnnbook/resnet.py" in p for p in published)  # the wheel's residual blocks
     leaky = small_kit(tmp_path / "leaky", learner_wheel)
     expected = plant(leaky, kind, secrets)
     leaks = find_leaks(leaky, secrets)

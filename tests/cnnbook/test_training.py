@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from cnnbook import training
+from cnnbook import batches, training
 from cnnbook.training import (
     HISTORY_FIELDS,
     AmpPlan,
@@ -196,8 +196,8 @@ def test_loader_order_depends_only_on_seed_and_epoch():
     device = torch.device("cpu")
 
     def order(epoch):
-        loader = training.make_loader(train, 16, train=True, seed=5, device=device)
-        sampler = training.epoch_sampler(loader)
+        loader = batches.make_loader(train, 16, train=True, seed=5, device=device)
+        sampler = batches.epoch_sampler(loader)
         sampler.set_epoch(epoch)
         return torch.cat([y for _, y in loader]).tolist(), list(sampler)
 
@@ -217,9 +217,9 @@ def test_loader_for_other_datasets_gives_the_same_batches():
             return train[i]
 
     device = torch.device("cpu")
-    fast = training.make_loader(train, 16, train=True, seed=5, device=device)
-    slow = training.make_loader(Plain(), 16, train=True, seed=5, device=device)
+    fast = batches.make_loader(train, 16, train=True, seed=5, device=device)
+    slow = batches.make_loader(Plain(), 16, train=True, seed=5, device=device)
     for loader in (fast, slow):
-        training.epoch_sampler(loader).set_epoch(2)
+        batches.epoch_sampler(loader).set_epoch(2)
     for (xa, ya), (xb, yb) in zip(fast, slow, strict=True):
         assert torch.equal(xa, xb) and torch.equal(ya, yb)
