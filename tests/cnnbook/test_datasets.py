@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from cnnbook import datasets as D
+from cnnbook import file_formats as formats
 
 
 def test_digits_fixed_split():
@@ -122,7 +123,7 @@ def idx_bytes(array: np.ndarray, type_code: int = 0x08) -> bytes:
     """IDX: 0x00 0x00, type, number of dims, big-endian uint32 sizes, big-endian data."""
     header = bytes([0, 0, type_code, array.ndim])
     header += b"".join(int(s).to_bytes(4, "big") for s in array.shape)
-    return header + array.astype(D.IDX_TYPES[type_code]).tobytes()
+    return header + array.astype(formats.IDX_TYPES[type_code]).tobytes()
 
 
 def write_mnist(folder, n_train=5, n_test=3, compress=True, seed=0):
@@ -147,12 +148,12 @@ def test_idx_magic_numbers_and_sizes():
     labels = np.array([7, 2, 1], np.uint8)
     raw = idx_bytes(labels)
     assert raw[:4] == b"\x00\x00\x08\x01" and raw[4:8] == b"\x00\x00\x00\x03"
-    assert D.parse_idx(raw).tolist() == [7, 2, 1]
+    assert formats.parse_idx(raw).tolist() == [7, 2, 1]
     images = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
     assert idx_bytes(images)[:4] == b"\x00\x00\x08\x03"
-    assert np.array_equal(D.parse_idx(idx_bytes(images)), images)
+    assert np.array_equal(formats.parse_idx(idx_bytes(images)), images)
     floats = np.linspace(-1, 1, 6).reshape(2, 3)
-    np.testing.assert_array_equal(D.parse_idx(idx_bytes(floats, 0x0E)), floats)
+    np.testing.assert_array_equal(formats.parse_idx(idx_bytes(floats, 0x0E)), floats)
 
 
 @pytest.mark.parametrize("compress", [True, False])
@@ -191,7 +192,7 @@ def test_mnist_missing_says_where_to_put_files(tmp_path, monkeypatch):
 )
 def test_malformed_idx(raw, match):
     with pytest.raises(ValueError, match=match):
-        D.parse_idx(raw)
+        formats.parse_idx(raw)
 
 
 def test_mnist_with_mismatched_files(tmp_path):
@@ -258,7 +259,7 @@ def test_cifar_batch_refuses_foreign_pickles(tmp_path):
     path = tmp_path / "data_batch_1"
     path.write_bytes(pickle.dumps({b"data": Exploit()}))
     with pytest.raises(pickle.UnpicklingError, match="system"):
-        D.read_cifar_batch(path)
+        formats.read_cifar_batch(path)
 
 
 @pytest.mark.parametrize(
@@ -275,7 +276,7 @@ def test_malformed_cifar_batch(tmp_path, batch, match):
     path = tmp_path / "test_batch"
     path.write_bytes(pickle.dumps(batch, protocol=2))
     with pytest.raises(ValueError, match=match):
-        D.read_cifar_batch(path)
+        formats.read_cifar_batch(path)
 
 
 # --- generated shapes with masks --------------------------------------------------------------
