@@ -22,13 +22,8 @@ from notebook_helpers import ROOT, cell_source, load, released_path, source_path
 
 from autograder.kit import KIT_FOLDER, wheel_name
 from autograder.release import SETUP_ID, course_kit_url
-from book.kit import (
-    Secrets,
-    find_leaks,
-    kit_dependencies,
-    project_version,
-    wheel_modules,
-)
+from book.kit import kit_dependencies, project_version, wheel_modules
+from book.leaks import Secrets, find_leaks
 
 NEEDED = {  # what public tests, pages, the notebooks' cells and `check` import
     "autograder.check",
