@@ -39,9 +39,10 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from autograder.kit import KIT_DISTRIBUTION, KIT_FOLDER, wheel_name
+from autograder.layout import PROJECT_ROOT
 from book.leaks import Secrets, find_leaks
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = PROJECT_ROOT
 
 # What the learner wheel holds. A folder: all its modules; otherwise one module.
 KIT_MODULES = (

@@ -17,7 +17,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-ROOT = Path(__file__).resolve().parent.parent
+from autograder.layout import PROJECT_ROOT
+
+ROOT = PROJECT_ROOT
 
 # Never in the kit, whatever KIT_MODULES says (find_leaks checks the wheel too).
 ORACLES = "autograder/oracles"

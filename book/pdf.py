@@ -25,7 +25,9 @@ from urllib.parse import urlsplit
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from autograder.layout import PROJECT_ROOT
+
+ROOT = PROJECT_ROOT
 
 
 @dataclass

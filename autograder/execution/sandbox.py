@@ -39,6 +39,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..layout import PROJECT_ROOT
+
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
@@ -90,7 +92,7 @@ def needed_paths() -> set[str]:
     """The real (symbolic links resolved) folders the learner's Python needs to read: its
     installation, its package folders (``site-packages``, wherever a symbolic link puts them)
     and the project. Not the grader's working folder, which may hold anything."""
-    project = Path(__file__).resolve().parents[2]
+    project = PROJECT_ROOT
     prefixes = {sys.base_prefix, sys.prefix, sys.exec_prefix, str(project)}
     paths = set(prefixes)
     configured = set(os.environ.get("PYTHONPATH", "").split(os.pathsep)) - {""}
