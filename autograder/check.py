@@ -69,7 +69,8 @@ def _checks_of(
         passed = record.header.get("passed")
         if record.kind == "no-loops":
             problem = loop_problem(solutions, str(record.header.get("function", "")), parts)
-            results.append(CheckResult(problem is None, problem or ""))
+            weight = float(record.header.get("weight", 1))
+            results.append(CheckResult(problem is None, problem or "", weight, required=True))
         elif record.kind == "result" and isinstance(passed, bool):
             message = str(record.header.get("message", ""))
             kinds = record.header.get("kinds")

@@ -87,6 +87,47 @@ def _send(header: dict, payload: bytes = b"") -> None:
         pass  # the channel is gone: the grader counts the missing records as failed checks
 
 
+class _Raised:
+    """What a check's ``lambda`` raised instead of returning a value (see :func:`check_array`)."""
+
+    def __init__(self, error: Exception):
+        from .execution.runner import _trace
+
+        self.error = error
+        self.text = f"{type(error).__name__}: {error}"[:300]
+        frames = _trace(error)["frames"]
+        where = next((f for f in reversed(frames) if f["function"] != "<lambda>"), None)
+        self.where = (
+            f"raised in {where['function']} (line {where['line']}): {where['text']}"[:400]
+            if where and where["function"] != "<module>"
+            else ""
+        )
+
+
+def _attempt(actual: Any) -> Any:
+    """``actual``, or, when it is a ``lambda`` of no arguments, what calling it returns; an
+    exception it raises becomes a :class:`_Raised` that fails this check alone (a memory error
+    or a forbidden call is not caught: they stop the cell, as they would anyway)."""
+    if not (
+        callable(actual)
+        and getattr(actual, "__name__", "") == "<lambda>"
+        and getattr(getattr(actual, "__code__", None), "co_argcount", 1) == 0
+    ):
+        return actual
+    from .rules.guard import ForbiddenError
+
+    try:
+        return actual()
+    except (MemoryError, ForbiddenError):
+        raise
+    except Exception as error:  # noqa: BLE001 - the learner's error fails this check only
+        return _Raised(error)
+
+
+def _raised_problem(value: Any) -> tuple[str, str] | None:
+    return (f"raised {value.text}", value.where) if isinstance(value, _Raised) else None
+
+
 def _resolve(expected: Any, actual: Any) -> Any:
     """The expected value where it is computed (expect mode, or a learner's own run)."""
     if expected is SOLUTION:
@@ -108,7 +149,10 @@ def check_array(
     """Check that ``actual`` is a NumPy array equal to ``expected`` (type, shape, values).
 
     Args:
-        actual: what the learner's function returned.
+        actual: what the learner's function returned, or a ``lambda`` of no arguments that
+            calls it (``lambda: conv1d_loop(x, w)``): then an exception the learner's code
+            raises fails this check alone, and the test cell goes on to its other checks (each
+            of which earns its share of the part's points).
         expected: the expected array, a function of no arguments computing it, or left out
             (while grading: the instructor's solution's result).
         call: how to name the call in the message, e.g. ``"conv1d_loop(x, w, stride=2)"``.
@@ -122,18 +166,25 @@ def check_array(
     """
     mode = _mode()
     header = _header("array", call, config, weight, kinds)
+    actual = _attempt(actual)
+    if isinstance(actual, _Raised) and (not mode or mode == EXPECT):
+        raise actual.error  # a plain run shows the whole traceback; the source must not raise
     if mode in (EXPECT, ANSWER):
         value = _resolve(expected, actual) if mode == EXPECT else actual
         header.update(rtol=rtol, atol=atol)
-        if isinstance(value, np.ndarray) and not value.dtype.hasobject:
+        if isinstance(value, _Raised):
+            _send({**header, "type": "exception", "raised": value.text, "where": value.where})
+        elif isinstance(value, np.ndarray) and not value.dtype.hasobject:
             value = np.ascontiguousarray(value)
             _send({**header, **array_header(value)}, value.tobytes())
         else:
             _send({**header, "type": type(value).__name__[:100]})
         return
-    if expected is SOLUTION:
+    if expected is SOLUTION and not isinstance(actual, _Raised):
         return _compared_when_graded(mode, header)
-    problem = array_problem(actual, np.asarray(_resolve(expected, actual)), rtol, atol)
+    problem = _raised_problem(actual) or array_problem(
+        actual, np.asarray(_resolve(expected, actual)), rtol, atol
+    )
     _conclude(mode, header, problem, call, config)
 
 
@@ -150,13 +201,20 @@ def check_value(
     :func:`check_array` for the forms of ``expected`` and ``kinds``)."""
     mode = _mode()
     header = _header("value", call, config, weight, kinds)
+    actual = _attempt(actual)
+    if isinstance(actual, _Raised) and (not mode or mode == EXPECT):
+        raise actual.error
     if mode in (EXPECT, ANSWER):
         value = _resolve(expected, actual) if mode == EXPECT else actual
-        _send({**header, "value": to_plain(value)})
+        if isinstance(value, _Raised):
+            _send({**header, "raised": value.text, "where": value.where})
+        else:
+            _send({**header, "value": to_plain(value)})
         return
-    if expected is SOLUTION:
+    if expected is SOLUTION and not isinstance(actual, _Raised):
         return _compared_when_graded(mode, header)
-    _conclude(mode, header, value_problem(actual, _resolve(expected, actual)), call, config)
+    problem = _raised_problem(actual) or value_problem(actual, _resolve(expected, actual))
+    _conclude(mode, header, problem, call, config)
 
 
 def check_no_python_loops(function: Callable[..., Any], *, weight: float = 1) -> None:

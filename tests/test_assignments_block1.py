@@ -107,21 +107,23 @@ CLASSES = {"conv2d": conv2d_class, "im2col": im2col_class}
 
 # (assignment, student) -> (score, status). conv2d is worth 17: output shape 1+1, loop 3+4,
 # 1x1 as a matrix product 2+2, parameters 1+1, FLOPs 1+1. im2col is worth 17: im2col 3+4,
-# col2im 2+3, conv2d_im2col 2+3. A part that calls a broken function of an earlier part fails
-# with it (the loop uses the output shape; conv2d_im2col uses im2col).
+# col2im 2+3, conv2d_im2col 2+3. Each check of a part earns its share (partial credit): a
+# mistake that shows only on some inputs keeps the share of the checks it passes, e.g. a
+# forgotten bias keeps the checks made without a bias. A part that breaks a rule (no loops)
+# earns nothing. The hidden tests are drawn from the seed, so the shares are fixed.
 EXPECTED = {
-    ("conv2d", "forgets-bias"): (10, "ok"),
-    ("conv2d", "wrong-stride"): (10, "ok"),
+    ("conv2d", "forgets-bias"): (11.16, "ok"),  # loop 0.38/3 (1 of 8), hidden 0.78/4
+    ("conv2d", "wrong-stride"): (13.17, "ok"),  # the stride-1 checks pass: 1.5/3, 1.67/4
     # Charged once: the loop runs with a correct output shape, and says so.
     ("conv2d", "true-division"): (15, "ok"),  # float output shape: that part alone
     ("conv2d", "conv1x1-loops"): (13, "ok"),  # right values, but the part asks for no loops
-    ("conv2d", "conv1x1-no-transpose"): (13, "ok"),  # mixes images and channels when N > 1
+    ("conv2d", "conv1x1-no-transpose"): (15.22, "ok"),  # wrong only when N > 1: 1.6/2, 0.62/2
     ("conv2d", "flops-are-macs"): (15, "ok"),
     # Charged once: the convolution built on im2col runs with a correct im2col.
-    ("im2col", "row-order-kernel-first"): (10, "ok"),
+    ("im2col", "row-order-kernel-first"): (13.34, "ok"),  # 1.29/3, 2.05/4
     ("im2col", "im2col-loops-over-kernel"): (10, "ok"),  # right values, breaks the no-loop rule
-    ("im2col", "col2im-fancy-plus-equals"): (12, "ok"),  # overlapping windows added only once
-    ("im2col", "conv-forgets-bias"): (12, "ok"),
+    ("im2col", "col2im-fancy-plus-equals"): (14.03, "ok"),  # right where windows do not overlap
+    ("im2col", "conv-forgets-bias"): (13.23, "ok"),
 }
 
 # (assignment, student, failing public part, words its message must contain)

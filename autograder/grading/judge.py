@@ -47,7 +47,9 @@ def judge_cell(
         kinds = want.header.get("kinds") if isinstance(want.header.get("kinds"), dict) else {}
         if want.kind == "no-loops":
             problem = loop_problem(solution_sources, str(want.header.get("function", "")), parts)
-            results.append(CheckResult(problem is None, problem or "", weight, call, list(kinds)))
+            results.append(
+                CheckResult(problem is None, problem or "", weight, call, list(kinds), True)
+            )
             continue
         if position >= len(answers) or answers[position].kind != want.kind:
             why = (
@@ -66,6 +68,9 @@ def judge_cell(
 
 
 def _compare(expected_store, want: Record, answer_store, got: Record):
+    raised = got.header.get("raised")
+    if raised is not None:  # the learner's code raised inside the check's lambda
+        return (f"raised {str(raised)[:300]}", str(got.header.get("where", ""))[:400])
     try:
         wanted = _value(expected_store, want)
         actual = _value(answer_store, got)

@@ -38,6 +38,8 @@ KEPT_FIELDS = (
     "function",
     "passed",
     "message",
+    "raised",  # the learner's exception inside a check's lambda: that check fails
+    "where",
 )
 
 

@@ -71,6 +71,7 @@ class CheckResult:
     weight: float = 1.0
     call: str = ""  # what was checked, e.g. "conv1d_loop(x, w, stride=2)"
     kinds: list[str] = field(default_factory=list)  # the kinds of input this case is
+    required: bool = False  # a rule of the part (no Python loops): failing it earns no share
 
 
 @dataclass
@@ -115,7 +116,7 @@ class StudentResult:
 
     def conclude(self, problems: list[Problem]) -> None:
         """Set score, status and reason from the parts and ``problems``."""
-        self.score = sum(p.earned for p in self.parts)
+        self.score = round(sum(p.earned for p in self.parts), 2)
         statuses = {p.status for p in problems}
         self.status = next((s for s in PRECEDENCE if s in statuses), Status.OK)
         self.reason = "; ".join(dict.fromkeys(p.reason for p in problems if p.reason))[:500]

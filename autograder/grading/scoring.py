@@ -53,6 +53,27 @@ def _part_status(outcome: CellOutcome | None, checks: list[CheckResult]) -> Part
     return PartStatus.NOT_RUN
 
 
+def earned_points(worth: float, status: PartStatus, checks: list[CheckResult]) -> float:
+    """The points a part earns: all of ``worth`` when it passed; when its checks were judged
+    and some failed, each check's share of ``worth`` in proportion to its weight,
+
+        earned = worth * sum(w_i for passed checks i) / sum(w_i for all checks i),
+
+    rounded to hundredths (checks the test never reached count as failed: their number comes
+    from the instructor's run, not from the learner's). Nothing when a required check failed
+    (a rule of the part, such as "no Python loops"), and nothing for a timeout, a crash, a
+    memory kill, a forbidden call or a part that never ran."""
+    if status == PartStatus.PASSED:
+        return worth
+    if status != PartStatus.FAILED or not checks:
+        return 0.0
+    if any(c.required and not c.passed for c in checks):
+        return 0.0
+    total = sum(c.weight for c in checks)
+    passed = sum(c.weight for c in checks if c.passed)
+    return round(worth * passed / total, 2) if total > 0 else 0.0
+
+
 def by_kind(checks: list[CheckResult]) -> str:
     """``failed for padding > 0 (3 of 12); passed for ties``: hidden tests named by the kinds
     of input that failed, never by their values."""
@@ -149,9 +170,9 @@ def score(
                         "graded: the files your code writes there count, so write less or "
                         "delete them)"
                     )
-        earned = worth if status == PartStatus.PASSED else 0.0
+        earned = earned_points(worth, status, checks)
         if hidden:  # what the learner may know of a hidden check: passed or not, and its kinds
-            checks = [CheckResult(c.passed, "", c.weight, "", c.kinds) for c in checks]
+            checks = [CheckResult(c.passed, "", c.weight, "", c.kinds, c.required) for c in checks]
         result.parts.append(
             PartResult(
                 name,
@@ -169,6 +190,7 @@ def score(
                         c.weight,
                         redact(c.call, prepared.hidden_lines),
                         c.kinds,
+                        c.required,
                     )
                     for c in checks
                 ],
