@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from cnnbook import datasets, ddp, image_runs, models
+from cnnbook.mnist1d_net import DilatedResNet
 from cnnbook.training import TrainConfig, fit, seed_everything
 
 
@@ -46,40 +47,6 @@ class MLP(nn.Module):
         h = self.linear1(x.flatten(1)).relu()
         h = h + self.linear2(h).relu()
         return self.linear3(h)
-
-
-class ResidualBlock1d(nn.Module):
-    """``(N, C, L) -> (N, C, L)``: ``relu(x + BN(conv(relu(BN(conv(x))))))``, both convolutions
-    of length 3 with dilation ``d`` and ``d`` zeros of padding on each side."""
-
-    def __init__(self, channels: int, dilation: int):
-        super().__init__()
-        self.body = nn.Sequential(
-            nn.Conv1d(channels, channels, 3, padding=dilation, dilation=dilation, bias=False),
-            nn.BatchNorm1d(channels),
-            nn.ReLU(),
-            nn.Conv1d(channels, channels, 3, padding=dilation, dilation=dilation, bias=False),
-            nn.BatchNorm1d(channels),
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x + self.body(x)).relu()
-
-
-class ResNet1d(nn.Module):
-    """``(N, L) -> (N, 10)``: a stem convolution to ``channels``, residual blocks with
-    dilations 1, 2, 4, 8 (receptive field 61 > L = 40), a linear layer on the flattened maps."""
-
-    def __init__(self, length: int = 40, channels: int = 64, classes: int = 10):
-        super().__init__()
-        self.stem = nn.Sequential(
-            nn.Conv1d(1, channels, 3, padding=1, bias=False), nn.BatchNorm1d(channels), nn.ReLU()
-        )
-        self.blocks = nn.Sequential(*(ResidualBlock1d(channels, d) for d in (1, 2, 4, 8)))
-        self.head = nn.Linear(channels * length, classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.blocks(self.stem(x.unsqueeze(1))).flatten(1))
 
 
 def load(dataset: str, limit: int | None) -> tuple:
@@ -121,7 +88,9 @@ def make_model(name: str, example: torch.Tensor) -> nn.Module:
             f"--model {name} needs flat examples (--dataset mnist1d or digits), "
             f"got examples of shape {tuple(example.shape)}"
         )
-    return MLP(example.numel()) if name == "mlp" else ResNet1d(example.numel())
+    if name == "mlp":
+        return MLP(example.numel())
+    return DilatedResNet(64, length=example.numel())  # chapter 17's network
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
