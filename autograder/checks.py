@@ -94,11 +94,19 @@ class _Raised:
         from .execution.runner import _trace
 
         self.error = error
-        self.text = f"{type(error).__name__}: {error}"[:300]
+        if isinstance(error, NotImplementedError) and not str(error):  # the released stub
+            self.text = (
+                "NotImplementedError: not written yet (replace `raise NotImplementedError()` "
+                "with your code)"
+            )
+        else:
+            self.text = f"{type(error).__name__}: {error}"[:300]
         frames = _trace(error)["frames"]
         where = next((f for f in reversed(frames) if f["function"] != "<lambda>"), None)
         self.where = (
-            f"raised in {where['function']} (line {where['line']}): {where['text']}"[:400]
+            f"raised in {where['function']} (line {where['line']} of its cell): {where['text']}"[
+                :400
+            ]
             if where and where["function"] != "<module>"
             else ""
         )

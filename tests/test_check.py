@@ -93,9 +93,30 @@ def test_missing_notebook(tmp_path):
 
 def test_an_exception_shows_only_the_values_the_learners_call_used(tmp_path):
     """The configuration of a call that raised lists the names on the test's line that hold
-    values (x, w), never the check's keywords (call=...) or attributes (np.array)."""
+    values (x, w, b), never the check's keywords (call=...) or attributes (np.array)."""
+    path = save(load(released_path("conv2d")), tmp_path / "conv2d.ipynb")
+    loop = {r.grade_id: r for r in check_notebook(path)}["conv2d-loop"]
+    assert "NotImplementedError: not written yet" in loop.message
+    assert "raised in your conv2d_loop (line 16 of cell 'conv2d-loop-solution')" in loop.message
+    config = next(line for line in loop.message.splitlines() if "configuration:" in line)
+    assert config.strip() == (
+        "configuration: x.shape=(1, 2, 3, 3), w.shape=(1, 2, 2, 2), b.shape=(1,)"
+    ), config
+
+
+def test_an_exception_inside_a_checks_lambda_fails_that_check_alone(tmp_path):
+    """conv1d's checks call the learner's function in a lambda: the untouched release fails
+    every check of a part, each with the call, its configuration and the learner's line."""
     path = save(load(released_path("conv1d")), tmp_path / "conv1d.ipynb")
     loop = {r.grade_id: r for r in check_notebook(path)}["conv1d-loop"]
-    assert "NotImplementedError" in loop.message
-    config = next(line for line in loop.message.splitlines() if "configuration:" in line)
-    assert config.strip() == "configuration: x.shape=(6,), w.shape=(3,)", config
+    assert loop.earned == 0 and len(loop.checks) == 7
+    assert not any(c.passed for c in loop.checks)
+    first = loop.message.splitlines()
+    assert first[0] == (
+        "conv1d_loop(x, w) raised NotImplementedError: not written yet (replace "
+        "`raise NotImplementedError()` with your code)"
+    )
+    assert "configuration: x.shape=(6,), w.shape=(3,), stride=1, padding=0" in loop.message
+    assert "raised in conv1d_loop (line 15 of its cell): raise NotImplementedError()" in (
+        loop.message
+    )

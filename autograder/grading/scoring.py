@@ -55,22 +55,22 @@ def _part_status(outcome: CellOutcome | None, checks: list[CheckResult]) -> Part
 
 def earned_points(worth: float, status: PartStatus, checks: list[CheckResult]) -> float:
     """The points a part earns: all of ``worth`` when it passed; when its checks were judged
-    and some failed, each check's share of ``worth`` in proportion to its weight,
+    and some failed, each answer check's share of ``worth`` in proportion to its weight,
 
-        earned = worth * sum(w_i for passed checks i) / sum(w_i for all checks i),
+        earned = worth * sum(w_i for passed answer checks i) / sum(w_i for all answer checks i),
 
     rounded to hundredths (checks the test never reached count as failed: their number comes
-    from the instructor's run, not from the learner's). Nothing when a required check failed
-    (a rule of the part, such as "no Python loops"), and nothing for a timeout, a crash, a
+    from the instructor's run, not from the learner's). A required check (a rule of the part,
+    such as "no Python loops") earns no share of its own: failing it costs the whole part, and
+    passing it alone earns nothing (a stub has no loops). Nothing for a timeout, a crash, a
     memory kill, a forbidden call or a part that never ran."""
     if status == PartStatus.PASSED:
         return worth
-    if status != PartStatus.FAILED or not checks:
+    if status != PartStatus.FAILED or any(c.required and not c.passed for c in checks):
         return 0.0
-    if any(c.required and not c.passed for c in checks):
-        return 0.0
-    total = sum(c.weight for c in checks)
-    passed = sum(c.weight for c in checks if c.passed)
+    answers = [c for c in checks if not c.required]
+    total = sum(c.weight for c in answers)
+    passed = sum(c.weight for c in answers if c.passed)
     return round(worth * passed / total, 2) if total > 0 else 0.0
 
 

@@ -32,7 +32,13 @@ def test_a_failed_rule_check_earns_nothing():
     rule = CheckResult(False, "conv1x1_as_matmul uses a Python for loop", 1, required=True)
     assert earned_points(2, PartStatus.FAILED, [*checks(True, True, True), rule]) == 0
     kept = CheckResult(True, "", 1, required=True)
-    assert earned_points(2, PartStatus.FAILED, [*checks(True, False, True), kept]) == 1.5
+    assert earned_points(3, PartStatus.FAILED, [*checks(True, False, True), kept]) == 2
+
+
+def test_a_passed_rule_check_alone_earns_nothing():
+    """A released stub has no loops: its rule check passes while every answer fails."""
+    rule = CheckResult(True, "", 1, required=True)
+    assert earned_points(2, PartStatus.FAILED, [rule, *checks(False, False, False)]) == 0
 
 
 @pytest.mark.parametrize(
