@@ -223,6 +223,7 @@ class Learner:
     choices: tuple[tuple[int, tuple[int, ...]], ...]  # per function: (implementation, picks)
     names: tuple[tuple[str, str], ...]  # local -> the learner's name for it
     seed: int  # layout: spacing, comments, blank lines
+    quirks: tuple[int, ...] = ()  # per function, the learner's habits (extra checks, ...)
 
 
 def _functions() -> list[tuple[str, list[Body]]]:
@@ -235,7 +236,8 @@ def random_learner(rng: random.Random) -> Learner:
         which = rng.randrange(len(pool))
         picks = tuple(rng.randrange(len(item)) for item in pool[which] if isinstance(item, tuple))
         choices.append((which, picks))
-    return Learner(tuple(choices), _random_names(rng), rng.randrange(2**31))
+    quirks = tuple(rng.randrange(2**31) for _ in choices)
+    return Learner(tuple(choices), _random_names(rng), rng.randrange(2**31), quirks)
 
 
 def learner_using(number: int, rng: random.Random) -> Learner:
@@ -251,7 +253,20 @@ def learner_using(number: int, rng: random.Random) -> Learner:
 
 def copy_of(learner: Learner, rng: random.Random) -> Learner:
     """The same code under other names, other layout, other comments."""
-    return Learner(learner.choices, _random_names(rng), rng.randrange(2**31))
+    return Learner(learner.choices, _random_names(rng), rng.randrange(2**31), learner.quirks)
+
+
+def partial_copy(learner: Learner, own: Learner, functions: set[int]) -> Learner:
+    """``own``'s notebook with the code of ``learner``'s ``functions`` (indexes into the
+    notebook's functions: 2 is ``conv1d_loop``), in ``own``'s names and layout."""
+    choices = tuple(
+        learner.choices[i] if i in functions else own.choices[i] for i in range(len(own.choices))
+    )
+    quirks = tuple(
+        learner.quirks[i] if i in functions and learner.quirks else q
+        for i, q in enumerate(own.quirks)
+    )
+    return Learner(choices, own.names, own.seed, quirks)
 
 
 def _random_names(rng: random.Random) -> tuple[tuple[str, str], ...]:
@@ -265,11 +280,67 @@ def _body(function: int, which: int, picks: tuple[int, ...], learner: Learner) -
     pool = _functions()[function][1]
     items, lines, pick = pool[which], [], iter(picks)
     for item in items:
-        lines.append(item[next(pick)] if isinstance(item, tuple) else item)
+        chosen = item[next(pick)] if isinstance(item, tuple) else item
+        lines += chosen.split("\n    ")  # one line each; nested ones keep their extra indent
+    if learner.quirks:
+        lines = _quirks(function, lines, random.Random(learner.quirks[function]))
     text = "\n    ".join(lines)
     for old, new in learner.names:
         text = re.sub(rf"(?<![\w.]){re.escape(old)}(?!\w)", new, text)
     return _layout(text, random.Random(learner.seed * 31 + function))
+
+
+# Statements some learners add (per function: the scalar helpers, then the array functions).
+_SCALAR_CHECKS = (
+    "assert s >= 1",
+    "s = int(s)",
+    "n, k = int(n), int(k)",
+    "if s < 1:\n        raise ValueError('stride must be at least 1')",
+    "assert k <= n + s * n",
+)
+_ARRAY_CHECKS = (
+    "assert stride >= 1, 'stride must be positive'",
+    "if stride < 1:\n        raise ValueError(f'bad stride {stride}')",
+    "stride = int(stride)",
+    "x = np.ravel(x)",
+    "assert x.ndim == 1",
+    "if len(x) == 0:\n        return np.zeros(0)",
+    "x = x.copy()",
+    "print(x.shape)",
+)
+# Rewrites that change tokens, not meaning: (regular expression, replacement).
+_REWRITES = (
+    (r"\bi \* stride\b", "stride * i"),
+    (r"\brange\(o\)", "range(0, o)"),
+    (r"\blen\(x\)", "x.size"),
+    (r"dtype=float\b", "dtype=np.float64"),
+    (r"np\.zeros\(o\)", "np.zeros(shape=o)"),
+    (r"^(\s*)([\w\[\]]+) \+= (.+)$", r"\1\2 = \2 + \3"),
+    (r"\(n \+ p - k\)", "(n - k + p)"),
+)
+
+
+def _quirks(function: int, lines: list[str], rng: random.Random) -> list[str]:
+    """The learner's habits: a few extra statements in places of their choosing, a different
+    last line, rewrites of expressions (always the same for one learner)."""
+    lines = list(lines)
+    pool = _SCALAR_CHECKS if function < 2 else _ARRAY_CHECKS
+    for statement in pool:
+        if rng.random() < 0.25:
+            top = [
+                i
+                for i, line in enumerate(lines)
+                if not line.startswith((" ", "else", "elif", "except", "finally"))
+            ]
+            at = rng.choice(top)
+            lines[at:at] = statement.split("\n    ")
+    last = lines[-1]
+    if last.startswith("return ") and "," not in last and rng.random() < 0.3:
+        lines[-1:] = [f"result = {last[len('return ') :]}", "return result"]
+    for old, new in _REWRITES:
+        if rng.random() < 0.3:
+            lines = [re.sub(old, new, line) for line in lines]
+    return lines
 
 
 def _layout(body: str, rng: random.Random) -> str:
@@ -316,16 +387,24 @@ def notebook(learner: Learner, released: dict) -> dict:
 
 
 def write_class(
-    folder: Path, students: int, seed: int = 0, planted: tuple[str, str] = ("", "")
+    folder: Path,
+    students: int,
+    seed: int = 0,
+    planted: tuple[str, str] = ("", ""),
+    partial: tuple[str, str] = ("", ""),
 ) -> list[str]:
     """Write ``students`` learners ``s0000 ...`` into ``folder/<id>/conv1d/conv1d.ipynb``; when
-    ``planted`` names two ids, the second is a copy of the first. Returns the ids."""
+    ``planted`` names two ids, the second is a copy of the first; when ``partial`` does, the
+    second copied the first one's ``conv1d_loop`` only. Returns the ids."""
     rng = random.Random(seed)
     released = json.loads(RELEASED.read_text(encoding="utf-8"))
     learners = {f"s{i:04d}": random_learner(rng) for i in range(students)}
     original, copied = planted
     if original:
         learners[copied] = copy_of(learners[original], rng)
+    original, copied = partial
+    if original:
+        learners[copied] = partial_copy(learners[original], learners[copied], {2})
     for student, learner in learners.items():
         path = folder / student / "conv1d" / "conv1d.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)

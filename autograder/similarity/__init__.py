@@ -11,7 +11,8 @@ The report ranks pairs for a human to look at; it accuses no one (see ``report.N
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .documents import load_assignment, load_documents
@@ -19,7 +20,7 @@ from .fingerprints import K, W
 from .index import COMMON_FRACTION, build_index
 from .regions import matching_regions
 from .report import Listed, pair_page_name, write_report
-from .scoring import MIN_SHARED, MIN_SIZE, Pair, rank_pairs
+from .scoring import MIN_SHARED, MIN_SIZE, Pair, rank_pairs, with_best_parts
 
 LISTED_PAIRS = 100
 
@@ -34,6 +35,7 @@ class SimilarityReport:
     students: int
     problems: dict[str, list[str]]
     index_html: Path
+    seconds: dict[str, float] = field(default_factory=dict)  # phase -> wall time
 
 
 def similarity_report(
@@ -49,7 +51,8 @@ def similarity_report(
     """Compare the solution cells of every ``submissions/<student>/<assignment>/`` pairwise and
     write the report into ``out`` (``index.html``, ``pairs/NNNN.html``, ``pairs.csv``,
     ``pairs.json``). ``common``: the fraction of learners above which shared code is ignored;
-    ``listed``: how many of the best pairs get a page. Raises ``ValueError`` for an unknown
+    ``listed``: how many of the best pairs, over the whole assignment and by their most alike
+    part, are listed with a page. Raises ``ValueError`` for an unknown
     assignment or unusable folders; never for a learner's bad submission."""
     if not submissions.is_dir():
         raise ValueError(
@@ -61,12 +64,30 @@ def similarity_report(
     submissions, out = submissions.resolve(), out.resolve()
     if out == submissions or submissions in out.parents:
         raise ValueError(f"--out {out} must not be inside --submissions {submissions}")
+    seconds, start = {}, time.perf_counter()
+
+    def phase(name: str) -> None:
+        nonlocal start
+        seconds[name] = round(time.perf_counter() - start, 4)
+        start = time.perf_counter()
+
     spec = load_assignment(assignment)
     documents = {d.student: d for d in load_documents(spec, submissions)}
+    phase("read_and_tokenize")
     index = build_index(list(documents.values()), spec.starter, common, k, w)
+    phase("fingerprint_and_index")
     pairs = rank_pairs(index.kept, MIN_SHARED, MIN_SIZE)
+    phase("rank_pairs")
+    pairs = with_best_parts(pairs, index.kept_parts, MIN_SHARED, MIN_SIZE)
+    phase("best_parts")
+    rank_of = {(p.a, p.b): rank for rank, p in enumerate(pairs, 1)}
+    by_part = sorted(pairs, key=lambda p: (-p.best_part_score, -p.score, p.a, p.b))
+    by_part = [p for p in by_part[:listed] if p.best_part_score > 0]
+    chosen = sorted({(p.a, p.b) for p in pairs[:listed] + by_part}, key=rank_of.__getitem__)
     shown = []
-    for rank, pair in enumerate(pairs[:listed], 1):
+    for number, key in enumerate(chosen, 1):
+        rank = rank_of[key]
+        pair = pairs[rank - 1]
         shared = index.kept[pair.a] & index.kept[pair.b]
         regions = matching_regions(
             documents[pair.a],
@@ -77,7 +98,7 @@ def similarity_report(
             k,
             w,
         )
-        shown.append(Listed(rank, pair, pair_page_name(rank), regions))
+        shown.append(Listed(rank, pair, pair_page_name(number), regions))
     _remove_stale_pages(out, len(shown))
     parameters = {
         "k": k,
@@ -87,10 +108,12 @@ def similarity_report(
         "common_limit": index.limit,
         "min_size": MIN_SIZE,
         "min_shared": MIN_SHARED,
+        "listed": listed,
     }
-    page = write_report(out, assignment, documents, pairs, shown, parameters)
+    page = write_report(out, assignment, documents, pairs, shown, parameters, by_part)
+    phase("regions_and_report")
     problems = {s: d.problems for s, d in documents.items() if d.problems}
-    return SimilarityReport(pairs, len(documents), problems, page)
+    return SimilarityReport(pairs, len(documents), problems, page, seconds)
 
 
 def _remove_stale_pages(out: Path, keep: int) -> None:

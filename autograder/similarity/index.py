@@ -36,6 +36,7 @@ class ClassIndex:
 
     fingerprints: dict[str, list[Fingerprint]]  # student -> all winnowed fingerprints
     kept: dict[str, frozenset[int]]  # student -> hashes that count (distinct)
+    kept_parts: dict[str, dict[str, frozenset[int]]]  # student -> grade id -> hashes that count
     starter: frozenset[int]  # every k-gram hash of the released code
     common: frozenset[int]  # hashes more than `limit` learners have
     limit: int
@@ -60,4 +61,11 @@ def build_index(
     counts = Counter(h for hashes in own.values() for h in hashes)
     common = frozenset(h for h, count in counts.items() if count > limit)
     kept = {s: frozenset(hashes - common) for s, hashes in own.items()}
-    return ClassIndex(fingerprints, kept, starter, common, limit)
+    kept_parts: dict[str, dict[str, frozenset[int]]] = {}
+    for doc in documents:
+        parts: dict[str, set[int]] = {}
+        for f in fingerprints[doc.student]:
+            if f.hash in kept[doc.student]:
+                parts.setdefault(doc.cells[f.cell].grade_id, set()).add(f.hash)
+        kept_parts[doc.student] = {gid: frozenset(h) for gid, h in parts.items()}
+    return ClassIndex(fingerprints, kept, kept_parts, starter, common, limit)

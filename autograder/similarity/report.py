@@ -68,7 +68,8 @@ def _page(title: str, body: str) -> str:
 
 @dataclass(frozen=True)
 class Listed:
-    """A pair shown in the report: its rank (1-based), page file and matching regions."""
+    """A pair shown in the report: its rank over the whole assignment (1-based; every pair is
+    in ``pairs.csv`` in that order), its page and its matching regions."""
 
     rank: int
     pair: Pair
@@ -76,8 +77,8 @@ class Listed:
     regions: list[Region]
 
 
-def pair_page_name(rank: int) -> str:
-    return f"pairs/{rank:04d}.html"
+def pair_page_name(number: int) -> str:
+    return f"pairs/{number:04d}.html"
 
 
 def write_report(
@@ -87,8 +88,12 @@ def write_report(
     pairs: list[Pair],
     listed: list[Listed],
     parameters: dict[str, object],
+    by_part: list[Pair] | None = None,
 ) -> Path:
-    """Write every file of the report into ``out``; returns the path of ``index.html``."""
+    """Write every file of the report into ``out``; returns the path of ``index.html``.
+
+    ``pairs``: every pair, best first; ``listed``: the pairs that get a page; ``by_part``: the
+    pairs to list by their most similar part (each of them in ``listed``)."""
     (out / "pairs").mkdir(parents=True, exist_ok=True)
     for item in listed:
         a, b = documents[item.pair.a], documents[item.pair.b]
@@ -96,20 +101,31 @@ def write_report(
     write_atomic(out / "pairs.csv", _csv(pairs, {i.pair: i.page for i in listed}))
     write_atomic(out / "pairs.json", _json(assignment, documents, listed, parameters))
     index = out / "index.html"
-    write_atomic(index, _index(assignment, documents, pairs, listed, parameters))
+    write_atomic(index, _index(assignment, documents, pairs, listed, parameters, by_part or []))
     return index
 
 
-def _index(assignment, documents, pairs, listed, parameters) -> str:
+def _index(assignment, documents, pairs, listed, parameters, by_part) -> str:
     with_code = sum(1 for d in documents.values() if d.cells)
+    pages = {(i.pair.a, i.pair.b): i for i in listed}
+    whole = sorted((i for i in listed if i.rank <= parameters["listed"]), key=lambda i: i.rank)
     rows = []
-    for item in listed:
+    for item in whole:
         p = item.pair
         rows.append(
             f"<tr><td class='num'>{item.rank}</td><td>{_text(p.a)}</td><td>{_text(p.b)}</td>"
             f"<td class='num'>{p.score:.0%}</td><td class='num'>{p.shared}</td>"
             f"<td class='num'>{p.share_a:.0%}</td><td class='num'>{p.share_b:.0%}</td>"
-            f"<td class='num'>{len(item.regions)}</td>"
+            f"<td>{_text(p.best_part)} {p.best_part_score:.0%}</td>"
+            f"<td><a href='{_text(item.page)}'>side by side</a></td></tr>"
+        )
+    part_rows = []
+    for number, p in enumerate(by_part, 1):
+        item = pages[(p.a, p.b)]
+        part_rows.append(
+            f"<tr><td class='num'>{number}</td><td>{_text(p.a)}</td><td>{_text(p.b)}</td>"
+            f"<td>{_text(p.best_part)}</td><td class='num'>{p.best_part_score:.0%}</td>"
+            f"<td class='num'>{p.score:.0%} (#{item.rank})</td>"
             f"<td><a href='{_text(item.page)}'>side by side</a></td></tr>"
         )
     problems = [
@@ -122,8 +138,9 @@ def _index(assignment, documents, pairs, listed, parameters) -> str:
         f"<h1>Similarity report: {_text(assignment)}</h1>",
         f"<p class='notice'><strong>Read this first.</strong> {_text(NOTICE)}</p>",
         f"<p>{len(documents)} student folder(s), {with_code} with solution code compared; "
-        f"{len(pairs)} pair(s) share code that counts; the {len(listed)} highest are listed "
-        "below (every pair is in <a href='pairs.csv'>pairs.csv</a>).</p>",
+        f"{len(pairs)} pair(s) share code that counts; the {len(whole)} highest are listed "
+        "below, then the pairs most alike in one part (every pair is in "
+        "<a href='pairs.csv'>pairs.csv</a>).</p>",
         "<p>Score = the mean of the two learners' shares: the fraction of each one's "
         "fingerprints found in the other's (counting at least "
         f"{_text(parameters['min_size'])} fingerprints per learner); 100% in one learner's "
@@ -133,13 +150,26 @@ def _index(assignment, documents, pairs, listed, parameters) -> str:
         f"{_text(parameters['guaranteed_tokens'])} tokens or more is found). Ignored: every "
         "fingerprint of the released notebook's code, and those of more than "
         f"{_text(parameters['common_limit'])} learners (common code).</p>",
+        "<h2>Pairs ranked over the whole assignment</h2>",
         "<table><tr><th>rank</th><th>student</th><th>student</th><th>score</th>"
-        "<th>shared</th><th>of first</th><th>of second</th><th>regions</th><th></th></tr>",
+        "<th>shared</th><th>of first</th><th>of second</th><th>most alike part</th><th></th>"
+        "</tr>",
         *rows,
         "</table>",
     ]
     if not listed:
         body.append("<p>No two learners share code that counts.</p>")
+    if part_rows:
+        body += [
+            "<h2>Pairs ranked by their most alike part</h2>",
+            "<p>The same score on one solution cell's fingerprints: a learner who took one "
+            "part and wrote the rest alone shows here first. A short part that admits few "
+            "solutions scores high more easily; read the code.</p>",
+            "<table><tr><th>rank</th><th>student</th><th>student</th><th>part</th>"
+            "<th>score in it</th><th>whole score (rank)</th><th></th></tr>",
+            *part_rows,
+            "</table>",
+        ]
     if problems:
         body += [
             "<h2>Submissions that could not be read in full</h2>",
@@ -184,8 +214,10 @@ def _pair_page(assignment: str, item: Listed, a: Document, b: Document) -> str:
         "<p><a href='../index.html'>all pairs</a></p>",
         f"<h1>#{item.rank}: {_text(p.a)} and {_text(p.b)}</h1>",
         f"<p class='notice'>{_text(NOTICE)}</p>",
-        f"<p>Score {p.score:.0%}: {p.shared} shared fingerprint(s); {p.share_a:.0%} of "
-        f"{_text(p.a)}'s ({p.size_a}) and {p.share_b:.0%} of {_text(p.b)}'s ({p.size_b}).</p>",
+        f"<p>Score {p.score:.0%} (rank {item.rank} over the whole assignment): {p.shared} "
+        f"shared fingerprint(s); {p.share_a:.0%} of {_text(p.a)}'s ({p.size_a}) and "
+        f"{p.share_b:.0%} of {_text(p.b)}'s ({p.size_b}). Most alike part: "
+        f"{_text(p.best_part or 'none')} ({p.best_part_score:.0%}).</p>",
         "<h2>Matching regions, side by side</h2>",
     ]
     for number, r in enumerate(item.regions):
@@ -220,11 +252,12 @@ def _csv(pairs: list[Pair], pages: dict[Pair, str]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(
         ["rank", "student_a", "student_b", "score", "shared", "fingerprints_a", "fingerprints_b"]
-        + ["page"]
+        + ["best_part", "best_part_score", "page"]
     )
     for rank, p in enumerate(pairs, 1):
         writer.writerow(
-            [rank, p.a, p.b, f"{p.score:.4f}", p.shared, p.size_a, p.size_b, pages.get(p, "")]
+            [rank, p.a, p.b, f"{p.score:.4f}", p.shared, p.size_a, p.size_b]
+            + [p.best_part, f"{p.best_part_score:.4f}", pages.get(p, "")]
         )
     return buffer.getvalue()
 
@@ -257,6 +290,8 @@ def _json(assignment, documents, listed, parameters) -> str:
                 "shared": item.pair.shared,
                 "fingerprints_a": item.pair.size_a,
                 "fingerprints_b": item.pair.size_b,
+                "best_part": item.pair.best_part,
+                "best_part_score": round(item.pair.best_part_score, 4),
                 "page": item.page,
                 "regions": [
                     region(r, documents[item.pair.a], documents[item.pair.b]) for r in item.regions

@@ -18,12 +18,17 @@ Only pairs that share at least ``MIN_SHARED`` fingerprints are listed. They are 
 inverted index (hash -> the learners that have it), so the work is the sum over hashes of
 ``m * (m - 1) / 2`` for ``m`` learners per hash (``m`` is at most the common limit), never all
 ``n * (n - 1) / 2`` pairs compared in full: a class of 500 takes a fraction of a second.
+
+A learner may copy one part and write the others alone; over the whole notebook such a pair
+scores no higher than two learners who wrote the same idioms everywhere. Each pair therefore
+also gets its **best part**: the same score computed on one solution cell's fingerprints
+(grade id by grade id, fingerprints that count for the whole class only), the highest of them.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 
 MIN_SIZE = 10
@@ -40,6 +45,8 @@ class Pair:
     size_a: int
     size_b: int
     score: float
+    best_part: str = ""  # grade id of the solution cell where the pair is most alike
+    best_part_score: float = 0.0
 
     @property
     def share_a(self) -> float:
@@ -75,3 +82,26 @@ def rank_pairs(
         pairs.append(Pair(a, b, shared, size_a, size_b, score))
     pairs.sort(key=lambda p: (-p.score, -p.shared, p.a, p.b))
     return pairs
+
+
+def with_best_parts(
+    pairs: list[Pair],
+    kept_parts: dict[str, dict[str, frozenset[int]]],
+    min_shared: int = MIN_SHARED,
+    min_size: int = MIN_SIZE,
+) -> list[Pair]:
+    """``pairs`` (same order) with their best part: for every grade id, the score of the pair
+    on that cell's kept fingerprints alone (``kept_parts``: student -> grade id -> hashes)."""
+    best: dict[tuple[str, str], tuple[float, str]] = {}
+    part_ids = sorted({gid for parts in kept_parts.values() for gid in parts})
+    for gid in part_ids:
+        one_part = {s: parts.get(gid, frozenset()) for s, parts in kept_parts.items()}
+        for pair in rank_pairs(one_part, min_shared, min_size):
+            key = (pair.a, pair.b)
+            if pair.score > best.get(key, (0.0, ""))[0]:
+                best[key] = (pair.score, gid)
+    found = []
+    for pair in pairs:
+        score, gid = best.get((pair.a, pair.b), (0.0, ""))
+        found.append(replace(pair, best_part=gid, best_part_score=score))
+    return found

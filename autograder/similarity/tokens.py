@@ -145,7 +145,7 @@ def _normalize(raw: list[tuple[int, str, int, int]]) -> list[Token]:
 
 def _next_type(raw: list[tuple[int, str, int, int]], index: int) -> int | None:
     """The type of the next token after ``index`` that is not a comment or a blank line."""
-    for kind, *_ in raw[index + 1 :]:
-        if kind not in (tokenize.COMMENT, tokenize.NL):
-            return kind
+    for later in range(index + 1, len(raw)):
+        if raw[later][0] not in (tokenize.COMMENT, tokenize.NL):
+            return raw[later][0]
     return None

@@ -60,6 +60,7 @@ def test_the_planted_copy_ranks_first_in_the_report(tmp_path):
     assert all(float(r["score"]) < 0.5 for r in rows[1:]), rows
     index = (report / "index.html").read_text(encoding="utf-8")
     assert "not evidence of misconduct" in index and "pairs/0001.html" in index
+    assert "Pairs ranked by their most alike part" in index
     page = (report / "pairs" / "0001.html").read_text(encoding="utf-8")
     assert "Matching regions, side by side" in page
     assert page.count("class='sides region'") >= 2  # several regions, each side by side
@@ -137,3 +138,20 @@ def test_unknown_assignment_and_bad_folders_are_errors_with_a_reason(tmp_path):
     assert done.returncode == 2 and "is not a folder" in done.stderr
     done = run_command("conv1d", "--submissions", str(tmp_path), "--out", str(tmp_path / "o"))
     assert done.returncode == 2 and "must not be inside" in done.stderr
+
+
+def test_the_generated_class_is_python_that_differs_from_learner_to_learner(tmp_path):
+    import ast
+
+    from conv1d_variants import write_class as write_many
+
+    ids = write_many(tmp_path, 60, seed=3, planted=("s0001", "s0002"))
+    loops = set()
+    for student in ids:
+        nb = load(tmp_path / student / "conv1d" / "conv1d.ipynb")
+        for cell in nb["cells"]:
+            if cell["metadata"].get("nbgrader", {}).get("solution"):
+                ast.parse(cell["source"])
+                if cell["metadata"]["nbgrader"]["grade_id"] == "conv1d-loop-solution":
+                    loops.add(cell["source"])
+    assert len(loops) == 60  # every learner's loop is their own text

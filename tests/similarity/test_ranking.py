@@ -104,3 +104,19 @@ def test_matching_regions_map_back_to_the_copied_lines():
     assert offset + 1 <= region.lines_a[0] <= offset + 3
     assert offset + 8 <= region.lines_a[1] <= offset + 9
     assert 1 <= region.lines_b[0] <= 6 and 11 <= region.lines_b[1] <= 12
+
+
+def test_a_part_copied_alone_is_the_pair_s_most_alike_part():
+    from autograder.similarity.scoring import with_best_parts
+
+    # each learner writes four parts of their own; "borrower" took "lender"'s third part
+    documents = [doc(f"s{i}", *(own_code(10 * i + part) for part in range(4))) for i in range(6)]
+    borrowed = [own_code(10 * 6 + part) for part in range(4)]
+    borrowed[2] = documents[1].cells[2].source.replace("v", "value")
+    documents.append(doc("borrower", *borrowed))
+    index = build_index(documents, ())
+    pairs = with_best_parts(rank_pairs(index.kept), index.kept_parts)
+    assert [(p.a, p.b) for p in pairs] == [("borrower", "s1")]
+    pair = pairs[0]
+    assert pair.best_part == "part-2" and pair.best_part_score == 1.0
+    assert pair.score < 0.5  # one part of four: low over the whole notebook
