@@ -11,7 +11,8 @@ comments, blank lines); one learner hands in a copy of another's notebook with o
 layout and comments, and another copied a third one's ``conv1d_loop`` (one part of five) into
 their own notebook. The script writes the class into a temporary folder, runs the command as
 a subprocess (what an instructor runs, start-up included) ``--runs`` times, and prints the wall
-time, the planted pairs' ranks and scores and the best other pair's score. It then repeats the
+time and the CPU time it used (user + system: what a machine shared with other jobs distorts
+least), the planted pairs' ranks and scores and the best other pair's score. It then repeats the
 work in this process, phase by phase, for a breakdown. Saves
 ``bench/results/similarity-class.json``.
 """
@@ -23,6 +24,7 @@ import csv
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -79,10 +81,11 @@ def main() -> int:
         )
         generated = time.perf_counter() - start
         print(f"wrote {args.students} submissions in {generated:.1f} s ({os.cpu_count()} cores)")
-        walls, load_before = [], os.getloadavg()[0]
+        walls, cpus, load_before = [], [], os.getloadavg()[0]
         for run in range(args.runs):
             out = folder / f"report-{run}"
             start = time.perf_counter()
+            used = resource.getrusage(resource.RUSAGE_CHILDREN)
             done = subprocess.run(
                 [sys.executable, "-m", "autograder", "similarity", "conv1d"]
                 + ["--submissions", str(folder / "submitted"), "--out", str(out)],
@@ -91,10 +94,15 @@ def main() -> int:
                 text=True,
             )
             walls.append(time.perf_counter() - start)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus.append(after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime)
             if done.returncode != 0:
                 print(done.stdout, done.stderr, file=sys.stderr)
                 return 1
-            print(f"run {run + 1}: {walls[-1]:.2f} s  ({done.stdout.strip()})")
+            print(
+                f"run {run + 1}: {walls[-1]:.2f} s wall, {cpus[-1]:.2f} s CPU "
+                f"({done.stdout.strip()})"
+            )
         rank, score, other = planted_rank(folder / "report-0", {original, copier})
         print(
             f"planted copy {original} ~ {copier}: rank {rank}, score {score:.3f}; "
@@ -121,6 +129,8 @@ def main() -> int:
         "generate_s": round(generated, 2),
         "wall_s": [round(w, 2) for w in walls],
         "wall_median_s": round(statistics.median(walls), 2),
+        "cpu_s": [round(c, 2) for c in cpus],
+        "cpu_median_s": round(statistics.median(cpus), 2),
         "planted_pair": {
             "students": [original, copier],
             "rank": rank,

@@ -15,6 +15,8 @@ from pathlib import Path
 from ..notebooks import NotebookError, grade_id, is_solution_cell, source_notebooks
 from .tokens import Token, normalized_tokens
 
+MAX_CELL_CHARS = 200_000  # an honest solution cell holds a few thousand characters
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -117,5 +119,11 @@ def _document(folder, assignment: Assignment) -> Document:
         for gid in ids:
             if gid in theirs:
                 text = theirs[gid]
+                if len(text) > MAX_CELL_CHARS:
+                    doc.problems.append(
+                        f"{notebook}: cell {gid} holds {len(text):,} characters; its first "
+                        f"{MAX_CELL_CHARS:,} were compared"
+                    )
+                    text = text[:MAX_CELL_CHARS]
                 doc.cells.append(Cell(notebook, gid, text, tuple(normalized_tokens(text))))
     return doc

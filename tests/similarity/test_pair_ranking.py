@@ -3,7 +3,7 @@ different algorithms low, and matches map back to the right lines."""
 
 from __future__ import annotations
 
-from test_tokens import DISGUISED, ORIGINAL
+from test_normalized_tokens import DISGUISED, ORIGINAL
 
 from autograder.similarity.documents import Cell, Document
 from autograder.similarity.index import build_index, common_limit

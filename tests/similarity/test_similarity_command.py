@@ -78,6 +78,11 @@ def test_bad_submissions_are_reported_and_the_others_still_compared(tmp_path):
         {"not-json": '{"cells": [', "empty": b"", "json-list": "[1, 2]"},
     )
     (submitted / "no-assignment-folder" / "other").mkdir(parents=True)
+    huge = load(submitted / "honest-4" / "conv1d" / "conv1d.ipynb")
+    for cell in huge["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "output-length-solution":
+            cell["source"] += "\n" + "y = x + 1\n" * 100_000
+    save(huge, submitted / "huge" / "conv1d" / "conv1d.ipynb")
     (submitted / "linked").symlink_to(submitted / "honest-0")
     wrong_name = submitted / "misnamed" / "conv1d"
     wrong_name.mkdir(parents=True)
@@ -91,9 +96,11 @@ def test_bad_submissions_are_reported_and_the_others_still_compared(tmp_path):
         "linked",
         "honest-3",  # its notebook moved away: missing
         "misnamed",  # read anyway, with a note
+        "huge",  # a cell of a million characters: its beginning is compared
     }
     assert "no notebook conv1d.ipynb" in report.problems["honest-3"][0]
     assert "rename it to conv1d.ipynb" in report.problems["misnamed"][0]
+    assert "its first 200,000 were compared" in report.problems["huge"][0]
     assert {report.pairs[0].a, report.pairs[0].b} == {"copier", "honest-2"}
     assert "misnamed" in {p.a for p in report.pairs} | {p.b for p in report.pairs}
     index = report.index_html.read_text(encoding="utf-8")
