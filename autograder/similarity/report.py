@@ -219,6 +219,9 @@ def _pair_page(assignment: str, item: Listed, a: Document, b: Document) -> str:
         f"{p.share_b:.0%} of {_text(p.b)}'s ({p.size_b}). Most alike part: "
         f"{_text(p.best_part or 'none')} ({p.best_part_score:.0%}).</p>",
         "<h2>Matching regions, side by side</h2>",
+        "<p>A region runs from the first to the last fingerprint the two share that counts "
+        "(not the released code, not code common in the class); identical lines around it "
+        "may be starter or common code, which the score ignores.</p>",
     ]
     for number, r in enumerate(item.regions):
         cell_a, cell_b = a.cells[r.cell_a], b.cells[r.cell_b]
