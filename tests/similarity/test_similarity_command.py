@@ -162,3 +162,18 @@ def test_the_generated_class_is_python_that_differs_from_learner_to_learner(tmp_
                 if cell["metadata"]["nbgrader"]["grade_id"] == "conv1d-loop-solution":
                     loops.add(cell["source"])
     assert len(loops) == 60  # every learner's loop is their own text
+
+
+def test_options_choose_the_common_fraction_and_the_pairs_with_a_page(tmp_path):
+    write_class(tmp_path / "submitted")
+    out = tmp_path / "report"
+    done = run_command(
+        "conv1d", "--submissions", str(tmp_path / "submitted"), "--out", str(out), "--common", "0"
+    )
+    assert done.returncode == 2 and "--common 0.0 must be a fraction" in done.stderr
+    report = similarity_report("conv1d", tmp_path / "submitted", out, listed=1)
+    first = {report.pairs[0].a, report.pairs[0].b}
+    pages = sorted(p.name for p in (out / "pairs").glob("*.html"))
+    assert first == {"copier", "honest-2"} and 1 <= len(pages) <= 2  # best overall, best part
+    report = similarity_report("conv1d", tmp_path / "submitted", out, listed=1, common=1.0)
+    assert {report.pairs[0].a, report.pairs[0].b} == first
