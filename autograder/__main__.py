@@ -129,7 +129,52 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="grade only this student (repeatable), again, keeping the other rows of grades.csv",
     )
+    _add_similarity_parser(sub)
     return parser
+
+
+def _add_similarity_parser(sub) -> None:
+    """``similarity ASSIGNMENT --submissions DIR --out DIR [--common FRACTION] [--pairs N]``."""
+    from .similarity import LISTED_PAIRS
+    from .similarity.index import COMMON_FRACTION
+
+    p = sub.add_parser(
+        "similarity", help="rank pairs of learners by similar solution code, for a human to read"
+    )
+    p.add_argument("assignment")
+    p.add_argument(
+        "--submissions",
+        type=Path,
+        required=True,
+        help="folder laid out as DIR/<student>/<assignment>/<notebook>.ipynb",
+    )
+    p.add_argument("--out", type=Path, required=True, help="where the report goes (index.html)")
+    p.add_argument(
+        "--common",
+        type=float,
+        default=COMMON_FRACTION,
+        help="ignore code shared by more than this fraction of the class (default "
+        f"{COMMON_FRACTION:g})",
+    )
+    p.add_argument(
+        "--pairs",
+        type=_positive_int,
+        default=LISTED_PAIRS,
+        help=f"how many of the best pairs get a side-by-side page (default {LISTED_PAIRS})",
+    )
+
+
+def _similarity(args: argparse.Namespace) -> int:
+    from .similarity import similarity_report
+
+    report = similarity_report(
+        args.assignment, args.submissions, args.out, common=args.common, listed=args.pairs
+    )
+    print(
+        f"compared {report.students} student folder(s) ({len(report.problems)} with problems): "
+        f"{len(report.pairs)} pair(s) share code; report: {report.index_html}"
+    )
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     from .release import release
 
     try:
+        if args.command == "similarity":
+            return _similarity(args)
         if args.command == "release":
             for path in release(args.assignment, args.out):
                 print(f"wrote {path}")
