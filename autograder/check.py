@@ -44,12 +44,12 @@ from .grading.results import CheckResult, PartResult, PartStatus
 from .grading.scoring import score
 from .grading.sources import SourceNotebook, dependencies, graded_names, uses_correct
 from .grading.splicing import Spliced
+from .grading.violations import guard_config, static_violations
+from .notebook_finder import NotebookNotFound, colab_notebook, find_this_notebook
 from .notebooks import NotebookError, grade_id, is_solution_cell, is_test_cell, read_notebook
 from .protocol import CHECK, MODE_VARIABLE
 from .rules import part_rules
-from .rules.guard import cell_filename
 from .rules.loops import loop_problem
-from .rules.static import Cell, Violation, find_violations
 
 HIDDEN_NOTE = "hidden tests, run when your work is graded"
 
@@ -84,45 +84,6 @@ def _checks_of(
                 )
             )
     return results
-
-
-def static_violations(prepared: SourceNotebook, spliced: Spliced) -> dict[int, list[Violation]]:
-    """What each learner cell reaches that its part forbids, read from the source code.
-
-    The grader's own rule (``autograder.grading.student.static_violations``), repeated here so
-    that the learner's kit needs no grading module beyond scoring;
-    ``tests/test_check_inside.py`` proves the two agree on every assignment.
-    """
-    cells = []
-    for index, cell in enumerate(prepared.source.cells):
-        if cell.cell_type != "code":
-            continue
-        if index in prepared.rules:
-            cells.append(
-                Cell(index, spliced.solutions.get(index, ""), prepared.rules[index].forbidden)
-            )
-        else:
-            cells.append(Cell(index, cell.source, None, test=is_test_cell(cell)))
-    found: dict[int, list[Violation]] = {}
-    for violation in find_violations(cells):
-        found.setdefault(violation.cell, []).append(violation)
-    return found
-
-
-def guard_config(prepared: SourceNotebook, scratch: Path) -> dict:
-    """The run-time guard's rules for the learner's process, as the grader sets them
-    (``autograder.grading.student.guard_config``; the same test proves they agree)."""
-    return {
-        "cells": {
-            cell_filename(index): {
-                "index": index,
-                "grade_id": grade_id(prepared.source.cells[index]) or "",
-                "forbidden": rule.to_json(),
-            }
-            for index, rule in prepared.rules.items()
-        },
-        "learner_folder": str(scratch),
-    }
 
 
 def part_ids(nb) -> list[str]:
@@ -212,7 +173,7 @@ def check_notebook(
         if exercised is not None and index not in exercised and index not in selected:
             continue
         if is_solution_cell(cell) and outcome is not None and outcome.status != CellStatus.OK:
-            if outcome.ename == "NotImplementedError" and not outcome.evalue:
+            if outcome.not_written:
                 continue  # reported by the tests that call it
             reports.append(
                 PartResult(
@@ -353,79 +314,6 @@ class Report:
         print(self.text(color=not os.environ.get("NO_COLOR")))
 
 
-class NotebookNotFound(RuntimeError):
-    """The running notebook's file could not be found; the message says what to pass."""
-
-
-def _user_namespace() -> dict:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return {}
-    shell = get_ipython()
-    return getattr(shell, "user_ns", {}) if shell is not None else {}
-
-
-def _existing_notebook(value: object) -> Path | None:
-    if not isinstance(value, str) or not value.endswith(".ipynb"):
-        return None
-    path = Path(value).expanduser()
-    return path if path.is_file() else None
-
-
-def find_this_notebook() -> tuple[Path | None, str]:
-    """The file of the notebook this kernel runs, and how it was found.
-
-    What each front end tells its kernel:
-
-    - **VS Code** (its Jupyter extension) sets ``__vsc_ipynb_file__`` in the kernel's namespace
-      to the notebook's absolute path.
-    - **JupyterLab and Jupyter Notebook 7** (Jupyter Server 2) start the kernel with
-      ``JPY_SESSION_NAME`` set to the notebook's path, which ipykernel also stores as
-      ``__session__`` in the namespace.
-    - **Colab** keeps the notebook in Google Drive, not on the kernel's disk: ``None`` is
-      returned for it, and :func:`this_notebook` asks Colab's front end for the open notebook.
-    - **Anything else** (classic Notebook 6, nbclient, a kernel started by hand): the only
-      exercise notebook (one with the course's metadata) in the kernel's working folder, which
-      Jupyter sets to the notebook's folder.
-    """
-    namespace = _user_namespace()
-    for how, value in (
-        ("VS Code's __vsc_ipynb_file__", namespace.get("__vsc_ipynb_file__")),
-        ("Jupyter's __session__", namespace.get("__session__")),
-        ("Jupyter's JPY_SESSION_NAME", os.environ.get("JPY_SESSION_NAME")),
-    ):
-        found = _existing_notebook(value)
-        if found is not None:
-            return found.resolve(), how
-    if "google.colab" in sys.modules:
-        return None, "Colab"
-    candidates = []
-    for path in sorted(Path.cwd().glob("*.ipynb")):
-        try:
-            if "autograder" in json.loads(path.read_text(encoding="utf-8")).get("metadata", {}):
-                candidates.append(path)
-        except (OSError, ValueError, AttributeError):
-            continue
-    if len(candidates) == 1:
-        return candidates[0].resolve(), "the only exercise notebook in the working folder"
-    where = ", ".join(p.name for p in candidates) or "none"
-    raise NotebookNotFound(
-        "cannot tell which notebook this is (exercise notebooks in the working folder "
-        f"{Path.cwd()}: {where}); name it: check.this_notebook('conv1d.ipynb')"
-    )
-
-
-def _colab_notebook() -> dict:
-    """The notebook open in Colab, as its front end has it now (saved or not)."""
-    from google.colab import _message  # type: ignore[import-not-found]
-
-    reply = _message.blocking_request("get_ipynb", request="", timeout_sec=60)
-    if not isinstance(reply, dict) or not isinstance(reply.get("ipynb"), dict):
-        raise NotebookNotFound("Colab did not hand over the notebook; try again, or download it")
-    return reply["ipynb"]
-
-
 def _run_here(path: Path | str | None, parts: list[str] | None) -> Report:
     if os.environ.get(MODE_VARIABLE):  # inside a check or a grading run of this very notebook
         return Report("", header="")
@@ -441,7 +329,7 @@ def _run_here(path: Path | str | None, parts: list[str] | None) -> Report:
         reports = check_notebook(found, parts=parts)
         log_run(found, reports, "notebook")
         return Report(found.name, reports, header)
-    data = _colab_notebook()  # Colab: the open notebook, written beside the working folder
+    data = colab_notebook()  # Colab: the open notebook, written beside the working folder
     meta = data.get("metadata", {})
     name = (meta.get("colab") or {}).get(
         "name"

@@ -49,6 +49,7 @@ KIT_MODULES = (
     "autograder/__init__.py",
     "autograder/__main__.py",  # `python -m autograder check` (the instructor commands stay out)
     "autograder/check.py",  # the checker: command line, this_notebook(), part()
+    "autograder/notebook_finder.py",  # which notebook this_notebook() checks
     "autograder/check_log.py",  # the learner's record of their checks
     "autograder/checks.py",  # what test cells call
     "autograder/comparisons.py",
@@ -71,6 +72,7 @@ KIT_MODULES = (
     "autograder/grading/scoring.py",
     "autograder/grading/sources.py",
     "autograder/grading/splicing.py",
+    "autograder/grading/violations.py",
     "cnnbook",  # the book's package: data sets, models, training loop, figures
 )
 # The kit's `autograder.grading` package: the modules above without the grader's __init__

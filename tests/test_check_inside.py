@@ -24,7 +24,7 @@ from notebook_helpers import (
     source_path,
 )
 
-from autograder import check
+from autograder import check, notebook_finder
 from autograder.grading import student
 from autograder.notebooks import read_notebook
 from autograder.protocol import CHECK, MODE_VARIABLE
@@ -46,23 +46,23 @@ def forbidden_conv1d() -> dict:
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_check_applies_the_graders_rules(assignment):
-    """check's copies of the grader's two rule functions agree with the grader's own, on the
-    source, the release and (conv1d) a forbidden answer."""
-    paths = [source_path(assignment), released_path(assignment)]
-    for path in paths:
+    """check prepares a notebook as the grader prepares a source, and both apply one definition
+    of the rules (autograder.grading.violations): nothing forbidden in the source or the
+    release, the guard configured for every part with a rule, and (conv1d) a forbidden answer
+    found."""
+    assert check.static_violations is student.static_violations
+    assert check.guard_config is student.guard_config
+    for path in (source_path(assignment), released_path(assignment)):
         nb = read_notebook(path)
         prepared, spliced = check.prepare(path, nb)
-        assert check.static_violations(prepared, spliced) == student.static_violations(
-            prepared, spliced
-        )
-        assert check.guard_config(prepared, path.parent) == student.guard_config(
-            prepared, path.parent
-        )
+        assert check.static_violations(prepared, spliced) == {}
+        guarded = check.guard_config(prepared, path.parent)["cells"]
+        assert {c["index"] for c in guarded.values()} == set(prepared.rules)
     if assignment == "conv1d":
         nb = nbformat.from_dict(forbidden_conv1d())
-        prepared, spliced = check.prepare(paths[1], nb)
+        prepared, spliced = check.prepare(released_path(assignment), nb)
         found = check.static_violations(prepared, spliced)
-        assert found and found == student.static_violations(prepared, spliced)
+        assert [v.name for vs in found.values() for v in vs] == ["numpy.correlate"]
 
 
 def test_the_notebook_is_found_as_each_front_end_tells_it(tmp_path, monkeypatch):
@@ -70,7 +70,7 @@ def test_the_notebook_is_found_as_each_front_end_tells_it(tmp_path, monkeypatch)
         save(load(released_path("conv1d")), tmp_path / n) for n in ("a.ipynb", "b.ipynb")
     )
     namespace = {}
-    monkeypatch.setattr(check, "_user_namespace", lambda: namespace)
+    monkeypatch.setattr(notebook_finder, "_user_namespace", lambda: namespace)
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
     monkeypatch.chdir(tmp_path)
     with pytest.raises(check.NotebookNotFound, match=r"a\.ipynb, b\.ipynb.*this_notebook\('"):
@@ -111,7 +111,7 @@ def test_colab_hands_over_the_open_notebook(tmp_path, monkeypatch):
     colab = types.ModuleType("google.colab")
     colab._message = types.SimpleNamespace(blocking_request=blocking_request)
     monkeypatch.setitem(sys.modules, "google.colab", colab)
-    monkeypatch.setattr(check, "_user_namespace", dict)
+    monkeypatch.setattr(notebook_finder, "_user_namespace", dict)
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
     monkeypatch.chdir(tmp_path)
     report = check.this_notebook()

@@ -49,6 +49,11 @@ class CellOutcome:
         return self.ename == "MemoryError" or self.cause == Cause.KILLED
 
     @property
+    def not_written(self) -> bool:
+        """The released stub's ``raise NotImplementedError()``: a part not attempted yet."""
+        return self.ename == "NotImplementedError" and not self.evalue
+
+    @property
     def disk_full(self) -> bool:
         return self.errno == errno_codes.ENOSPC
 
@@ -67,7 +72,7 @@ class CellOutcome:
             if self.cause == Cause.SKIPPED:
                 return f"was not run ({self.detail})"
             return "was not run (the time budget for the notebook ran out)"
-        if self.ename == "NotImplementedError" and not self.evalue:
+        if self.not_written:
             return (
                 "NotImplementedError: not written yet (replace `raise NotImplementedError()` "
                 "with your code)"

@@ -14,10 +14,8 @@ from pathlib import Path
 from ..execution import sandbox
 from ..execution.cells import Isolation, WarmRunners, run_cells
 from ..execution.users import SandboxUser
-from ..notebooks import NotebookError, grade_id, is_test_cell
+from ..notebooks import NotebookError
 from ..protocol import ANSWER, MODE_VARIABLE, SEED_VARIABLE
-from ..rules.guard import cell_filename
-from ..rules.static import Cell, Violation, find_violations
 from .expectations import load_expectations, wait_for
 from .judge import judge_cell
 from .options import GradingOptions, RunContext
@@ -25,8 +23,9 @@ from .records import RecordStore
 from .results import Problem, Status, StudentResult
 from .scoring import score
 from .sources import SourceNotebook, load_source
-from .splicing import Spliced, splice
+from .splicing import splice
 from .submissions import StudentFolder, assignment_folder, find_submission, read_submission
+from .violations import guard_config, static_violations
 
 
 @dataclass
@@ -52,38 +51,6 @@ class Worker:
         self.runners.close()
         if self.user is not None:
             self.user.release()
-
-
-def static_violations(prepared: SourceNotebook, spliced: Spliced) -> dict[int, list[Violation]]:
-    """What each learner cell reaches that its part forbids, read from the source code."""
-    cells = []
-    for index, cell in enumerate(prepared.source.cells):
-        if cell.cell_type != "code":
-            continue
-        if index in prepared.rules:
-            text = spliced.solutions.get(index, "")
-            cells.append(Cell(index, text, prepared.rules[index].forbidden))
-        else:
-            cells.append(Cell(index, cell.source, None, test=is_test_cell(cell)))
-    found: dict[int, list[Violation]] = {}
-    for violation in find_violations(cells):
-        found.setdefault(violation.cell, []).append(violation)
-    return found
-
-
-def guard_config(prepared: SourceNotebook, scratch: Path) -> dict:
-    """The run-time guard's rules for the learner's process (see autograder.rules.guard)."""
-    return {
-        "cells": {
-            cell_filename(index): {
-                "index": index,
-                "grade_id": grade_id(prepared.source.cells[index]) or "",
-                "forbidden": rule.to_json(),
-            }
-            for index, rule in prepared.rules.items()
-        },
-        "learner_folder": str(scratch),
-    }
 
 
 def grade_notebook(
