@@ -33,8 +33,8 @@ def prose_of(page: Path) -> str:
     "page", PAGES, ids=lambda p: p.parent.name if p.name == "index.md" else p.name
 )
 def test_no_control_characters(page):
-    """A tab or another control character in a page is almost always a backslash eaten by a
-    Python string (``"\\times"`` written as ``"\times"`` becomes a tab and ``imes``)."""
+    r"""A tab or another control character in a page is almost always a backslash eaten by a
+    Python string: ``"\times"`` in a string that is not raw becomes a tab and ``imes``."""
     text = page.read_text()
     bad = [
         (n, line)
