@@ -129,7 +129,68 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="grade only this student (repeatable), again, keeping the other rows of grades.csv",
     )
+    _add_late_options(p)
     return parser
+
+
+def _add_late_options(p: argparse.ArgumentParser) -> None:
+    """``grade``'s options about late work (:mod:`autograder.grading.late`)."""
+    from .grading.late import POLICY_HELP, LatePolicy, parse_datetime
+
+    def due(text: str):
+        try:
+            return parse_datetime(text, "--due")
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    def policy(text: str) -> LatePolicy:
+        try:
+            return LatePolicy.parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    p.add_argument(
+        "--due",
+        type=due,
+        metavar="DATETIME",
+        help="due time, ISO 8601 with a zone (e.g. 2026-12-01T17:00:00+01:00); each "
+        "submission's timestamp.txt is compared with it",
+    )
+    p.add_argument(
+        "--late-policy",
+        type=policy,
+        default=None,
+        metavar="POLICY",
+        help=f"what lateness costs: {POLICY_HELP} (default: none, lateness only recorded)",
+    )
+    p.add_argument(
+        "--extensions",
+        type=Path,
+        metavar="FILE",
+        help="CSV with student_id,due (own due time) or student_id,hours (added to --due)",
+    )
+
+
+def _late_rules(args: argparse.Namespace):
+    """The late rules of ``grade``'s options, or None when no due time was given."""
+    from .grading.late import LatePolicy, LateRules, read_extensions
+
+    if args.due is None and args.late_policy is None and args.extensions is None:
+        return None
+    extensions = read_extensions(args.extensions, args.due) if args.extensions else {}
+    return LateRules(args.due, args.late_policy or LatePolicy(), extensions)
+
+
+def _warn_unknown_extensions(rules, results) -> None:
+    if rules is None:
+        return
+    unknown = sorted(set(rules.extensions) - {r.student_id for r in results})
+    if unknown:
+        print(
+            f"warning: --extensions names {len(unknown)} student(s) with no submission folder "
+            f"(a typo?): {', '.join(unknown)}",
+            file=sys.stderr,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"wrote {path}")
             return 0
         if args.command == "grade":
+            rules = _late_rules(args)
             results = grade_assignment(
                 args.assignment,
                 args.submissions,
@@ -159,7 +221,9 @@ def main(argv: list[str] | None = None) -> int:
                 progress=ProgressBar(),
                 scheduler=args.scheduler,
                 students=args.student,
+                late=rules,
             )
+            _warn_unknown_extensions(rules, results)
             failed = sum(r.status != "ok" for r in results)
             print(
                 f"graded {len(results)} submission(s), {failed} with problems: "
