@@ -130,7 +130,48 @@ def build_parser() -> argparse.ArgumentParser:
         help="grade only this student (repeatable), again, keeping the other rows of grades.csv",
     )
     _add_late_options(p)
+    _add_export_parser(sub)
     return parser
+
+
+def _add_export_parser(sub) -> None:
+    from .export import FORMATS
+
+    p = sub.add_parser("export", help="merge grades into an LMS gradebook CSV")
+    p.add_argument("assignment")
+    p.add_argument("--graded", type=Path, required=True, help="the --out folder of grade")
+    p.add_argument("--roster", type=Path, required=True, help="the LMS's gradebook or roster CSV")
+    p.add_argument("--format", choices=FORMATS, required=True, dest="lms_format")
+    p.add_argument("--out", type=Path, help="default: GRADED/export/ASSIGNMENT-FORMAT.csv")
+    p.add_argument(
+        "--id-column",
+        help="roster column holding the student ids (default: canvas 'SIS Login ID', moodle "
+        "'Email address', csv 'student_id')",
+    )
+    p.add_argument("--column", help="the assignment's column (default: found or added)")
+    p.add_argument(
+        "--missing-zero",
+        action="store_true",
+        help="give 0 to students without a submission (default: an empty cell)",
+    )
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from .export import export_grades
+
+    report = export_grades(
+        args.assignment,
+        args.graded,
+        args.roster,
+        args.lms_format,
+        args.out,
+        id_column=args.id_column,
+        column=args.column,
+        missing_zero=args.missing_zero,
+    )
+    for line in report.lines():
+        print(line, file=sys.stdout if line.startswith("wrote") else sys.stderr)
+    return 0 if report.complete else 1
 
 
 def _add_late_options(p: argparse.ArgumentParser) -> None:
@@ -230,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{args.out / 'grades.csv'}"
             )
             return 0
+        if args.command == "export":
+            return _run_export(args)
     except SelfCheckError as error:
         print(f"error: {error}", file=sys.stderr)
         return 3
