@@ -131,7 +131,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_late_options(p)
     _add_export_parser(sub)
+    _add_gradescope_parser(sub)
     return parser
+
+
+def _add_gradescope_parser(sub) -> None:
+    p = sub.add_parser("gradescope", help="build a Gradescope autograder bundle")
+    p.add_argument("assignment")
+    p.add_argument("--out", type=Path, required=True, help="the bundle, e.g. autograder.zip")
 
 
 def _add_export_parser(sub) -> None:
@@ -273,6 +280,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "export":
             return _run_export(args)
+        if args.command == "gradescope":
+            from .gradescope.bundle import build_bundle
+
+            print(f"wrote {build_bundle(args.assignment, args.out)}")
+            return 0
     except SelfCheckError as error:
         print(f"error: {error}", file=sys.stderr)
         return 3
