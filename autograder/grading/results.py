@@ -199,7 +199,7 @@ class StudentResult:
             str(self.seed),
             f"{self.seconds:.2f}",
             f"{self.raw_score:g}",
-            f"{self.late.hours:g}" if self.late else "",
+            f"{self.late.hours:g}" if self.late and self.late.submitted else "",
             f"{self.penalty:g}",
             f"{self.pending_manual:g}",
             _safe_csv_text(self.late.note if self.late else ""),
