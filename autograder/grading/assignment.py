@@ -287,8 +287,9 @@ def _with(context: RunContext, **changes) -> RunContext:
 
 
 def _verify(result: StudentResult, context: RunContext) -> None:
-    """Raise :class:`SelfCheckError` unless the instructor's source earned full marks."""
-    if result.status == Status.OK and result.score == result.max_score:
+    """Raise :class:`SelfCheckError` unless the instructor's source earned full marks (of the
+    tests: its written answers are model answers, scored by no one)."""
+    if result.status == Status.OK and result.score == result.autograded_max():
         return
     lost = [
         f"  {p.grade_id}: {p.status.value}" + (f": {p.message}" if p.message else "")
@@ -302,7 +303,8 @@ def _verify(result: StudentResult, context: RunContext) -> None:
         | {str(p) for s in context.sources for p in load_source(s).hidden}
     )
     raise SelfCheckError(
-        f"the instructor's own source notebook earned {result.score:g}/{result.max_score:g} "
+        f"the instructor's own source notebook earned {result.score:g}/"
+        f"{result.autograded_max():g} "
         f"({result.status.value}) when graded as a learner's submission, so no one was graded. "
         "The grading environment is broken, not the students' work.\n"
         + (f"  reason: {result.reason}\n" if result.reason else "")
