@@ -132,7 +132,40 @@ def build_parser() -> argparse.ArgumentParser:
     _add_late_options(p)
     _add_export_parser(sub)
     _add_gradescope_parser(sub)
+    _add_review_parser(sub)
     return parser
+
+
+def _add_review_parser(sub) -> None:
+    p = sub.add_parser("review", help="pages and a sheet for scoring written answers by hand")
+    p.add_argument("assignment")
+    p.add_argument("--graded", type=Path, required=True, help="the --out folder of grade")
+    p.add_argument(
+        "--import",
+        type=Path,
+        dest="scores",
+        metavar="FILE",
+        help="merge the filled-in sheet (student_id,question,max_points,points,comment)",
+    )
+
+
+def _run_review(args: argparse.Namespace) -> int:
+    from .review import import_scores, write_review
+
+    if args.scores is not None:
+        report = import_scores(args.assignment, args.graded, args.scores)
+        print(
+            f"scored {report.scored} answer(s) of {len(report.students)} student(s); "
+            f"{report.left_pending} answer(s) still to score; updated "
+            f"{args.graded / 'grades.csv'}"
+        )
+        return 0
+    folder, total, pending = write_review(args.assignment, args.graded)
+    print(
+        f"wrote {folder / 'index.html'} and {folder / 'scores.csv'}: {total} answer(s), "
+        f"{pending} to score"
+    )
+    return 0
 
 
 def _add_gradescope_parser(sub) -> None:
@@ -280,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "export":
             return _run_export(args)
+        if args.command == "review":
+            return _run_review(args)
         if args.command == "gradescope":
             from .gradescope.bundle import build_bundle
 

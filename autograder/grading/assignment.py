@@ -37,6 +37,7 @@ from .cache import persistent_numba_cache
 from .expectations import FAILED_MARKER, READY_MARKER, record_expectations, warm_cache_marker
 from .gradebook import write_grades, write_student
 from .late import LateRules
+from .manual import carry_scores
 from .options import (
     DEFAULT_CELL_TIMEOUT,
     DEFAULT_DISK_MB,
@@ -55,6 +56,17 @@ INSTRUCTOR_ID = "(the instructor's source)"
 
 class SelfCheckError(RuntimeError):
     """The instructor's source did not earn full marks through the learner's path."""
+
+
+def _saved(out: Path, student: str) -> StudentResult | None:
+    """The result written for ``student`` before, if it can be read."""
+    saved = out / student / "result.json"
+    if not saved.is_file() or saved.is_symlink():
+        return None
+    try:
+        return StudentResult.from_json(json.loads(saved.read_text(encoding="utf-8")))
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 def _previous(out: Path, folder: StudentFolder, assignment: str) -> StudentResult | None:
@@ -266,7 +278,11 @@ def _run(instructor, todo, options, context, results, out, order, pool, local, s
 def _keep(
     result: StudentResult, results: dict, out: Path, order: list[str], progress, lateness: dict
 ) -> None:
-    """Write one learner's result and feedback (the late penalty applied), and count it."""
+    """Write one learner's result and feedback (the late penalty applied, a person's scores of
+    unchanged written answers kept), and count it."""
+    earlier = _saved(out, result.student_id)
+    if earlier is not None and carry_scores(earlier, result):
+        result.rescore()
     _apply_late(result, lateness.get(result.student_id))
     write_student(out, result)
     results[result.student_id] = result

@@ -12,7 +12,7 @@ release's stub (or deleted) is scored 0 at once, with that reason; a person can 
 from __future__ import annotations
 
 from ..notebooks import grade_id, nbgrader_meta, points
-from .results import PartResult, PartStatus
+from .results import PartResult, PartStatus, StudentResult
 from .sources import SourceNotebook
 
 STUB = "YOUR ANSWER HERE"
@@ -68,3 +68,22 @@ def question_text(prepared: SourceNotebook, question: str) -> str:
             if before.cell_type == "markdown" and not nbgrader_meta(before).get("solution"):
                 return before.source
     return ""
+
+
+def carry_scores(old: StudentResult, new: StudentResult) -> bool:
+    """Keep a person's scores of written answers when a learner is graded again and the answer
+    is the same text (``grade --force`` must not undo ``review --import``); whether any was."""
+    if old.assignment != new.assignment:
+        return False
+    given = {
+        p.grade_id: p
+        for p in old.parts
+        if p.status == PartStatus.GRADED and p.message != UNANSWERED
+    }
+    carried = False
+    for part in new.parts:
+        before = given.get(part.grade_id)
+        if part.manual and before is not None and before.answer == part.answer:
+            part.status, part.earned, part.message = before.status, before.earned, before.message
+            carried = True
+    return carried
