@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder {release,check,grade}``.
+"""Command line: ``python -m autograder {release,check,grade,review,export,gradescope}``.
 
 - ``release ASSIGNMENT [--out DIR]``: write the student version(s) of the assignment's source
   notebooks (default: into the assignment's chapter folder).
@@ -8,7 +8,13 @@
   [--disk MB] [--scheduler ADDRESS] [--seed N] [--force] [--student ID ...]``: grade
   ``DIR/<student>/ASSIGNMENT/*.ipynb`` into ``OUT/grades.csv`` and ``OUT/<student>/``. Exit
   status 3 when the instructor's own source does not earn full marks through the learner's
-  path (a broken grading environment: no one is graded).
+  path (a broken grading environment: no one is graded). ``--due DATETIME --late-policy
+  POLICY [--extensions FILE]``: lateness from each ``timestamp.txt`` (:mod:`.grading.late`).
+- ``review ASSIGNMENT --graded DIR [--import FILE]``: pages and a sheet for the written
+  answers; with ``--import``, the scores a person gave merged into the grades (:mod:`.review`).
+- ``export ASSIGNMENT --graded DIR --roster FILE --format canvas|moodle|csv [--out FILE]``:
+  the LMS's gradebook CSV with the assignment's column filled (:mod:`.export`).
+- ``gradescope ASSIGNMENT --out FILE.zip``: a Gradescope autograder bundle (:mod:`.gradescope`).
 
 The learner's kit (``make dist``) carries ``check`` only: ``release`` and ``grade`` need the
 instructors' repository, and this module imports the grader only when it is there.
