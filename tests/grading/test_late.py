@@ -173,3 +173,19 @@ def test_hours_without_a_due_time_are_refused(tmp_path):
     path.write_text("student_id,hours\nana,24\n")
     with pytest.raises(ValueError, match="hours need --due"):
         read_extensions(path, None)
+
+
+def test_grade_refuses_bad_extensions_before_grading_anyone(tmp_path, capsys):
+    from autograder.__main__ import main
+
+    (tmp_path / "subs" / "ana" / "conv1d").mkdir(parents=True)
+    bad = tmp_path / "ext.csv"
+    bad.write_text("student_id,hours\nana,soon\n")
+    argv = ["grade", "conv1d", "--submissions", str(tmp_path / "subs"), "--out"]
+    argv += [str(tmp_path / "out"), "--due", "2026-12-01T17:00Z", "--extensions", str(bad)]
+    assert main(argv) == 2
+    assert "line 2: hours 'soon' is not a number" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(SystemExit):
+        main([*argv[:-4], "--late-policy", "linear:5%"])
+    assert "is not one of: none, zero or linear:P%/h" in capsys.readouterr().err
