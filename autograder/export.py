@@ -17,7 +17,9 @@ surrounding blanks.
   the assignment on import), and its ``Points Possible`` cell gets the maximum score (the row is
   added when the roster has none).
 - ``moodle``: Moodle's grade import (Grades > Import > CSV file) maps one identifier column
-  (email address, ID number or username) and one grade column; matched on ``Email address``.
+  (email address, ID number or username) and one grade column; matched on ``Email address``;
+  the column filled is the grade item ``Assignment: ASSIGNMENT (Real)`` of Moodle's own export
+  when the roster has it, else a new column ``ASSIGNMENT``.
 - ``csv``: any roster; matched on ``student_id``.
 
 Nothing is dropped in silence: a graded student who is not on the roster, a roster id that
@@ -111,6 +113,11 @@ def _assignment_column(header: list[str], assignment: str, fmt: str, chosen: str
         pattern = re.compile(rf"{re.escape(assignment)}\s*\(\d+\)", re.IGNORECASE)
         for name in header:
             if pattern.fullmatch(name.strip()) or _key(name) == _key(assignment):
+                return name
+    if fmt == "moodle":  # Moodle's export names a grade item "Assignment: NAME (Real)"
+        pattern = re.compile(rf"[^:]*:\s*{re.escape(assignment)}\s*\(.*\)", re.IGNORECASE)
+        for name in header:
+            if pattern.fullmatch(name.strip()):
                 return name
     for name in header:
         if _key(name) == _key(assignment):

@@ -148,3 +148,14 @@ def test_grades_of_another_assignment_or_no_grades_are_refused(tmp_path):
         export_grades("pooling", out, roster, "csv")
     with pytest.raises(ValueError, match="is the roster itself"):
         export_grades("conv1d", out, roster, "csv", roster)
+
+
+def test_moodle_fills_the_grade_item_of_its_own_export(tmp_path):
+    out = graded(tmp_path, [("bo@uni.edu", "7", "ok", "0")])
+    roster = tmp_path / "moodle.csv"
+    roster.write_text(
+        "First name,Last name,Email address,Assignment: conv1d (Real),Course total (Real)\n"
+        "Bo,B,bo@uni.edu,-,-\n"
+    )
+    export_grades("conv1d", out, roster, "moodle", tmp_path / "m.csv")
+    assert read(tmp_path / "m.csv")[1] == ["Bo", "B", "bo@uni.edu", "7", "-"]
