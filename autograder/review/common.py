@@ -59,6 +59,8 @@ def graded_results(assignment: str, graded: Path) -> dict[str, StudentResult]:
                 f"{graded / 'grades.csv'} holds grades of {row['assignment']}, not {assignment}"
             )
         student = row["student_id"]
+        if student.startswith("'") and not (graded / student).is_dir():
+            student = student[1:]  # grades.csv quotes an id that looks like a formula
         if not (graded / student / "result.json").is_file():
             continue  # a refused folder (a link, a reserved name): nothing was graded
         results[student] = read_result(graded, student)
