@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder {release,check,grade}``.
+"""Command line: ``python -m autograder {release,check,grade,review,export,gradescope}``.
 
 - ``release ASSIGNMENT [--out DIR]``: write the student version(s) of the assignment's source
   notebooks (default: into the assignment's chapter folder).
@@ -8,7 +8,13 @@
   [--disk MB] [--scheduler ADDRESS] [--seed N] [--force] [--student ID ...]``: grade
   ``DIR/<student>/ASSIGNMENT/*.ipynb`` into ``OUT/grades.csv`` and ``OUT/<student>/``. Exit
   status 3 when the instructor's own source does not earn full marks through the learner's
-  path (a broken grading environment: no one is graded).
+  path (a broken grading environment: no one is graded). ``--due DATETIME --late-policy
+  POLICY [--extensions FILE]``: lateness from each ``timestamp.txt`` (:mod:`.grading.late`).
+- ``review ASSIGNMENT --graded DIR [--import FILE]``: pages and a sheet for the written
+  answers; with ``--import``, the scores a person gave merged into the grades (:mod:`.review`).
+- ``export ASSIGNMENT --graded DIR --roster FILE --format canvas|moodle|csv [--out FILE]``:
+  the LMS's gradebook CSV with the assignment's column filled (:mod:`.export`).
+- ``gradescope ASSIGNMENT --out FILE.zip``: a Gradescope autograder bundle (:mod:`.gradescope`).
 
 The learner's kit (``make dist``) carries ``check`` only: ``release`` and ``grade`` need the
 instructors' repository, and this module imports the grader only when it is there.
@@ -129,6 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="grade only this student (repeatable), again, keeping the other rows of grades.csv",
     )
+    _add_late_options(p)
+    _add_export_parser(sub)
+    _add_gradescope_parser(sub)
+    _add_review_parser(sub)
     _add_similarity_parser(sub)
     return parser
 
@@ -177,6 +187,144 @@ def _similarity(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_review_parser(sub) -> None:
+    p = sub.add_parser("review", help="pages and a sheet for scoring written answers by hand")
+    p.add_argument("assignment")
+    p.add_argument("--graded", type=Path, required=True, help="the --out folder of grade")
+    p.add_argument(
+        "--import",
+        type=Path,
+        dest="scores",
+        metavar="FILE",
+        help="merge the filled-in sheet (student_id,question,max_points,points,comment)",
+    )
+
+
+def _run_review(args: argparse.Namespace) -> int:
+    from .review import import_scores, write_review
+
+    if args.scores is not None:
+        report = import_scores(args.assignment, args.graded, args.scores)
+        print(
+            f"scored {report.scored} answer(s) of {len(report.students)} student(s); "
+            f"{report.left_pending} answer(s) still to score; updated "
+            f"{args.graded / 'grades.csv'}"
+        )
+        return 0
+    folder, total, pending = write_review(args.assignment, args.graded)
+    print(
+        f"wrote {folder / 'index.html'} and {folder / 'scores.csv'}: {total} answer(s), "
+        f"{pending} to score"
+    )
+    return 0
+
+
+def _add_gradescope_parser(sub) -> None:
+    p = sub.add_parser("gradescope", help="build a Gradescope autograder bundle")
+    p.add_argument("assignment")
+    p.add_argument("--out", type=Path, required=True, help="the bundle, e.g. autograder.zip")
+
+
+def _add_export_parser(sub) -> None:
+    from .export import FORMATS
+
+    p = sub.add_parser("export", help="merge grades into an LMS gradebook CSV")
+    p.add_argument("assignment")
+    p.add_argument("--graded", type=Path, required=True, help="the --out folder of grade")
+    p.add_argument("--roster", type=Path, required=True, help="the LMS's gradebook or roster CSV")
+    p.add_argument("--format", choices=FORMATS, required=True, dest="lms_format")
+    p.add_argument("--out", type=Path, help="default: GRADED/export/ASSIGNMENT-FORMAT.csv")
+    p.add_argument(
+        "--id-column",
+        help="roster column holding the student ids (default: canvas 'SIS Login ID', moodle "
+        "'Email address', csv 'student_id')",
+    )
+    p.add_argument("--column", help="the assignment's column (default: found or added)")
+    p.add_argument(
+        "--missing-zero",
+        action="store_true",
+        help="give 0 to students without a submission (default: an empty cell)",
+    )
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from .export import export_grades
+
+    report = export_grades(
+        args.assignment,
+        args.graded,
+        args.roster,
+        args.lms_format,
+        args.out,
+        id_column=args.id_column,
+        column=args.column,
+        missing_zero=args.missing_zero,
+    )
+    for line in report.lines():
+        print(line, file=sys.stdout if line.startswith("wrote") else sys.stderr)
+    return 0 if report.complete else 1
+
+
+def _add_late_options(p: argparse.ArgumentParser) -> None:
+    """``grade``'s options about late work (:mod:`autograder.grading.late`)."""
+    from .grading.late import POLICY_HELP, LatePolicy, parse_datetime
+
+    def due(text: str):
+        try:
+            return parse_datetime(text, "--due")
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    def policy(text: str) -> LatePolicy:
+        try:
+            return LatePolicy.parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    p.add_argument(
+        "--due",
+        type=due,
+        metavar="DATETIME",
+        help="due time, ISO 8601 with a zone (e.g. 2026-12-01T17:00:00+01:00); each "
+        "submission's timestamp.txt is compared with it",
+    )
+    p.add_argument(
+        "--late-policy",
+        type=policy,
+        default=None,
+        metavar="POLICY",
+        help=f"what lateness costs: {POLICY_HELP} (default: none, lateness only recorded)",
+    )
+    p.add_argument(
+        "--extensions",
+        type=Path,
+        metavar="FILE",
+        help="CSV with student_id,due (own due time) or student_id,hours (added to --due)",
+    )
+
+
+def _late_rules(args: argparse.Namespace):
+    """The late rules of ``grade``'s options, or None when no due time was given."""
+    from .grading.late import LatePolicy, LateRules, read_extensions
+
+    if args.due is None and args.late_policy is None and args.extensions is None:
+        return None
+    extensions = read_extensions(args.extensions, args.due) if args.extensions else {}
+    return LateRules(args.due, args.late_policy or LatePolicy(), extensions)
+
+
+def _warn_unknown_extensions(rules, results) -> None:
+    if rules is None:
+        return
+    unknown = sorted(set(rules.extensions) - {r.student_id for r in results})
+    if unknown:
+        print(
+            f"warning: --extensions names {len(unknown)} student(s) with no submission folder "
+            f"(a typo?): {', '.join(unknown)}",
+            file=sys.stderr,
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "check":
@@ -193,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"wrote {path}")
             return 0
         if args.command == "grade":
+            rules = _late_rules(args)
             results = grade_assignment(
                 args.assignment,
                 args.submissions,
@@ -206,12 +355,23 @@ def main(argv: list[str] | None = None) -> int:
                 progress=ProgressBar(),
                 scheduler=args.scheduler,
                 students=args.student,
+                late=rules,
             )
+            _warn_unknown_extensions(rules, results)
             failed = sum(r.status != "ok" for r in results)
             print(
                 f"graded {len(results)} submission(s), {failed} with problems: "
                 f"{args.out / 'grades.csv'}"
             )
+            return 0
+        if args.command == "export":
+            return _run_export(args)
+        if args.command == "review":
+            return _run_review(args)
+        if args.command == "gradescope":
+            from .gradescope.bundle import build_bundle
+
+            print(f"wrote {build_bundle(args.assignment, args.out)}")
             return 0
     except SelfCheckError as error:
         print(f"error: {error}", file=sys.stderr)

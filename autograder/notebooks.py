@@ -108,6 +108,17 @@ def is_test_cell(cell: NotebookNode) -> bool:
     return bool(nbgrader_meta(cell).get("grade")) and cell.get("cell_type") == "code"
 
 
+def is_manual_cell(cell: NotebookNode) -> bool:
+    """A written answer that a person scores (nbgrader's manually graded answer cell: a markdown
+    cell with ``grade`` and ``solution`` set); its points are not the tests'."""
+    meta = nbgrader_meta(cell)
+    return (
+        bool(meta.get("grade"))
+        and bool(meta.get("solution"))
+        and (cell.get("cell_type") == "markdown")
+    )
+
+
 def points(cell: NotebookNode) -> float:
     return float(nbgrader_meta(cell).get("points", 0) or 0)
 

@@ -32,6 +32,7 @@ from .notebooks import (
     SOLUTION_BEGIN,
     chapter_dir,
     grade_id,
+    is_solution_cell,
     is_test_cell,
     read_notebook,
     source_notebooks,
@@ -100,7 +101,9 @@ def state_rules(nb: NotebookNode) -> None:
         return
     words = {index: rule.in_words() for index, rule in rules.items()}
     common = max(set(words.values()), key=list(words.values()).count)
-    markdown = [i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"]
+    markdown = [
+        i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and not is_solution_cell(c)
+    ]  # (not a written answer: its text is the learner's)
     if markdown:
         first = nb.cells[markdown[0]]
         first.source = (

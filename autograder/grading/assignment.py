@@ -7,7 +7,13 @@ Layout read: ``SUBMISSIONS/<student>/<assignment>/<notebook>.ipynb`` (nbgrader's
   run keeps what it graded; a rerun skips students that have one unless ``force``);
 - ``OUT/<student>/feedback.html``: public-test messages and hidden-test outcomes with hints,
   never hidden-test code or expected values;
+- ``OUT/<student>/results.json``: the same result in Gradescope's format;
 - ``OUT/grades.csv``: one row per student (:data:`~.results.CSV_COLUMNS`).
+
+With a due time (:class:`~.late.LateRules`), each submission's ``timestamp.txt`` is compared
+with it and the late penalty is taken off the points earned (:mod:`.late`). Lateness is worked
+out again on every run, also for students graded before, so a changed due time or extension
+needs no regrading.
 
 Before anyone's work counts, the instructor's own source notebook is graded through exactly the
 learner's path (the same sandbox, warm runner and limits): if it does not earn full marks the
@@ -18,8 +24,6 @@ run stops with what went wrong instead of giving every student the same crash.
 from __future__ import annotations
 
 import concurrent.futures as futures
-import csv
-import io
 import json
 import os
 import random
@@ -28,10 +32,12 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from ..files import write_atomic
 from ..notebooks import source_notebooks
 from .cache import persistent_numba_cache
 from .expectations import FAILED_MARKER, READY_MARKER, record_expectations, warm_cache_marker
+from .gradebook import write_grades, write_student
+from .late import LateRules
+from .manual import carry_scores
 from .options import (
     DEFAULT_CELL_TIMEOUT,
     DEFAULT_DISK_MB,
@@ -39,10 +45,10 @@ from .options import (
     GradingOptions,
     RunContext,
 )
-from .results import CSV_COLUMNS, Status, StudentResult
+from .results import Lateness, Status, StudentResult
 from .sources import load_source
 from .student import Worker
-from .submissions import RESERVED_IDS, StudentFolder, student_folders
+from .submissions import StudentFolder, assignment_folder, student_folders
 from .workers import grade_on_dask, grade_safely, start_pool
 
 INSTRUCTOR_ID = "(the instructor's source)"
@@ -50,6 +56,17 @@ INSTRUCTOR_ID = "(the instructor's source)"
 
 class SelfCheckError(RuntimeError):
     """The instructor's source did not earn full marks through the learner's path."""
+
+
+def _saved(out: Path, student: str) -> StudentResult | None:
+    """The result written for ``student`` before, if it can be read."""
+    saved = out / student / "result.json"
+    if not saved.is_file() or saved.is_symlink():
+        return None
+    try:
+        return StudentResult.from_json(json.loads(saved.read_text(encoding="utf-8")))
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 def _previous(out: Path, folder: StudentFolder, assignment: str) -> StudentResult | None:
@@ -63,13 +80,24 @@ def _previous(out: Path, folder: StudentFolder, assignment: str) -> StudentResul
     return result if result.assignment == assignment else None
 
 
-def _write_grades(results: list[StudentResult], path: Path) -> None:
-    text = io.StringIO(newline="")
-    writer = csv.writer(text)
-    writer.writerow(CSV_COLUMNS)
-    for result in sorted(results, key=lambda r: r.student_id):
-        writer.writerow(result.to_csv_row())
-    write_atomic(path, text.getvalue())
+def _lateness(folders: list[StudentFolder], assignment: str, rules: LateRules | None) -> dict:
+    """Student id -> :class:`Lateness` (None: no due time, or nothing submitted)."""
+    found: dict[str, Lateness | None] = {}
+    for folder in folders:
+        where = None if folder.refused else assignment_folder(folder.path, assignment)[0]
+        found[folder.student_id] = (
+            rules.lateness(folder.student_id, where) if rules and where else None
+        )
+    return found
+
+
+def _apply_late(result: StudentResult, late: Lateness | None) -> bool:
+    """Put ``late`` in ``result`` and score it again; whether anything changed."""
+    if result.late == late:
+        return False
+    result.late = late
+    result.rescore()
+    return True
 
 
 def grade_assignment(
@@ -86,10 +114,12 @@ def grade_assignment(
     progress: Callable[[StudentResult, int, int], None] | None = None,
     scheduler: str | None = None,
     students: list[str] | None = None,
+    late: LateRules | None = None,
 ) -> list[StudentResult]:
     """Grade every ``submissions/<student>/`` folder and write ``out/grades.csv``.
 
     ``students``: grade only these (again, even if graded before), keeping the others' rows.
+    ``late``: the due time, late policy and extensions (default: lateness is not looked at).
     Raises ``ValueError`` for bad arguments and :class:`SelfCheckError` when the instructor's
     source does not earn full marks through the learner's path (nothing is written then).
     """
@@ -117,30 +147,34 @@ def grade_assignment(
     unknown = sorted(chosen - {f.student_id for f in folders})
     if unknown:
         raise ValueError(f"--student {', '.join(unknown)}: no such folder in {submissions}")
+    lateness = _lateness(folders, assignment, late)
     results: dict[str, StudentResult] = {}
     todo = []
     for folder in folders:
         if chosen and folder.student_id not in chosen:
             previous = _previous(out, folder, assignment)  # not asked for: its row stays
-            if previous is not None:
-                results[folder.student_id] = previous
-            continue
-        previous = None if force or chosen else _previous(out, folder, assignment)
+        elif force or chosen:
+            previous = None
+        else:
+            previous = _previous(out, folder, assignment)
         if previous is not None:
             results[folder.student_id] = previous
-        else:
+            if late is not None and _apply_late(previous, lateness[folder.student_id]):
+                write_student(out, previous)  # a new due time or extension: scored again
+        elif not chosen or folder.student_id in chosen:
             todo.append(folder)
     context = RunContext(
         assignment=assignment,
         sources=sources,
         expectations=out / ".expectations" / str(options.seed),
         hidden=(submissions, out),
+        extra={"lateness": lateness},
     )
     order = [f.student_id for f in folders]
     if todo:
         _grade(todo, options, context, prepared, results, out, order, workers, scheduler, progress)
     ordered = [results[s] for s in order if s in results]
-    _write_grades(ordered, out / "grades.csv")
+    write_grades(ordered, out / "grades.csv")
     return ordered
 
 
@@ -217,10 +251,10 @@ def _run(instructor, todo, options, context, results, out, order, pool, local, s
             _verify(result, context)
             verified = True
             for waiting in held:
-                _keep(waiting, results, out, order, progress)
+                _keep(waiting, results, out, order, progress, context.extra["lateness"])
             held.clear()
         elif verified:
-            _keep(result, results, out, order, progress)
+            _keep(result, results, out, order, progress, context.extra["lateness"])
         else:
             held.append(result)  # written only once the self-check passed
 
@@ -241,13 +275,16 @@ def _run(instructor, todo, options, context, results, out, order, pool, local, s
             raise
 
 
-def _keep(result: StudentResult, results: dict, out: Path, order: list[str], progress) -> None:
-    """Write one learner's result and feedback, and count it."""
-    if result.student_id.lower() not in RESERVED_IDS:
-        target = out / result.student_id
-        text = json.dumps(result.to_json(), indent=1, ensure_ascii=False)
-        write_atomic(target / "result.json", text)
-        write_atomic(target / "feedback.html", result.to_feedback_html())
+def _keep(
+    result: StudentResult, results: dict, out: Path, order: list[str], progress, lateness: dict
+) -> None:
+    """Write one learner's result and feedback (the late penalty applied, a person's scores of
+    unchanged written answers kept), and count it."""
+    earlier = _saved(out, result.student_id)
+    if earlier is not None and carry_scores(earlier, result):
+        result.rescore()
+    _apply_late(result, lateness.get(result.student_id))
+    write_student(out, result)
     results[result.student_id] = result
     if progress:
         progress(result, sum(s in results for s in order), len(order))
@@ -266,8 +303,9 @@ def _with(context: RunContext, **changes) -> RunContext:
 
 
 def _verify(result: StudentResult, context: RunContext) -> None:
-    """Raise :class:`SelfCheckError` unless the instructor's source earned full marks."""
-    if result.status == Status.OK and result.score == result.max_score:
+    """Raise :class:`SelfCheckError` unless the instructor's source earned full marks (of the
+    tests: its written answers are model answers, scored by no one)."""
+    if result.status == Status.OK and result.score == result.autograded_max():
         return
     lost = [
         f"  {p.grade_id}: {p.status.value}" + (f": {p.message}" if p.message else "")
@@ -281,7 +319,8 @@ def _verify(result: StudentResult, context: RunContext) -> None:
         | {str(p) for s in context.sources for p in load_source(s).hidden}
     )
     raise SelfCheckError(
-        f"the instructor's own source notebook earned {result.score:g}/{result.max_score:g} "
+        f"the instructor's own source notebook earned {result.score:g}/"
+        f"{result.autograded_max():g} "
         f"({result.status.value}) when graded as a learner's submission, so no one was graded. "
         "The grading environment is broken, not the students' work.\n"
         + (f"  reason: {result.reason}\n" if result.reason else "")

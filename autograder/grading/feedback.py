@@ -31,6 +31,9 @@ def _detail(part) -> str:
     """A hidden part: its outcome by kind of input (the notebook shows its hint already). A
     public part: every check, passed or failed, each failure with its whole message."""
     esc = html.escape
+    if part.manual:
+        answer = f"<details><summary>your answer</summary><pre>{esc(part.answer)}</pre></details>"
+        return f"<pre>{esc(part.message)}</pre>{answer if part.answer else ''}"
     if part.hidden or not part.checks:
         return f"<pre>{esc(part.message)}</pre>"
     items = []
@@ -51,7 +54,7 @@ def render_feedback(result: StudentResult) -> str:
     esc = html.escape
     rows = []
     for part in result.parts:
-        kind = "hidden" if part.hidden else "public"
+        kind = "written" if part.manual else "hidden" if part.hidden else "public"
         status = part.status.value
         rows.append(
             f"<tr><td>{esc(part.grade_id)}</td><td>{kind}</td>"
@@ -65,6 +68,16 @@ def render_feedback(result: StudentResult) -> str:
         + (f": {esc(result.reason)}" if result.reason else "")
         + "</p>"
     )
+    if result.late is not None:
+        reason += f"<p><strong>Lateness:</strong> {esc(result.late.note)}"
+        if result.penalty:
+            reason += f" ({result.raw_score:g} points earned, {result.penalty:g} taken off)"
+        reason += "</p>"
+    if result.pending_manual:
+        reason += (
+            f"<p><strong>Written answers:</strong> {result.pending_manual:g} points are "
+            "graded by hand and not counted yet.</p>"
+        )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Feedback: {esc(result.assignment)} for {esc(result.student_id)}</title>

@@ -22,6 +22,9 @@ class PartStatus(StrEnum):
     # Only in a learner's own `check`:
     HIDDEN = "hidden"  # hidden tests, run when the work is graded
     BROKEN = "broken"  # a solution cell that raised (a line of its own, not a part)
+    # A written answer (nbgrader's manually graded cell), scored by a person with `review`:
+    PENDING = "pending"  # not scored yet: its points are in `pending_manual`
+    GRADED = "graded-by-hand"  # scored by a person (`review --import`)
 
 
 class Status(StrEnum):
@@ -53,13 +56,30 @@ PRECEDENCE = (
 CSV_COLUMNS = [
     "student_id",
     "assignment",
-    "score",
-    "max_score",
+    "score",  # what counts: points earned (autograded and graded by hand) less the late penalty
+    "max_score",  # every point of the assignment, written answers included
     "status",
     "reason",
     "seed",
     "seconds",
+    "raw_score",  # points earned before the late penalty
+    "late_hours",  # hours after the (personal) due time; empty when no due time was given
+    "penalty",  # points taken off for lateness
+    "pending_manual",  # points of written answers no person has scored yet (see `review`)
+    "note",  # lateness: when it was submitted, the due time used, a timestamp problem
 ]
+
+
+@dataclass
+class Lateness:
+    """When a submission came in against its due time, and what that costs
+    (:mod:`autograder.grading.late` computes it; this is the record kept in a result)."""
+
+    due: str  # ISO 8601 with its zone: the learner's own due time (an extension counted)
+    submitted: str = ""  # ISO 8601, or "" when the timestamp was missing or unreadable
+    hours: float = 0.0  # hours late (0 when on time or unknown)
+    penalty_percent: float = 0.0  # of the points earned
+    note: str = ""  # a sentence for the learner and the instructor
 
 
 @dataclass
@@ -85,6 +105,12 @@ class PartResult:
     message: str  # shown to the learner (never hidden-test details)
     hint: str = ""
     checks: list[CheckResult] = field(default_factory=list)
+    answer: str = ""  # a written answer's text, for the person who scores it (never run)
+
+    @property
+    def manual(self) -> bool:
+        """A written answer, scored by a person rather than by tests."""
+        return self.status in (PartStatus.PENDING, PartStatus.GRADED)
 
     @classmethod
     def from_json(cls, data: dict) -> PartResult:
@@ -113,13 +139,36 @@ class StudentResult:
     parts: list[PartResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     diagnostics: str = field(default="", repr=False)  # the run's output, for the self-check
+    raw_score: float = 0.0  # points earned before any late penalty
+    late: Lateness | None = None  # None: no due time was given
 
     def conclude(self, problems: list[Problem]) -> None:
         """Set score, status and reason from the parts and ``problems``."""
-        self.score = round(sum(p.earned for p in self.parts), 2)
+        self.rescore()
         statuses = {p.status for p in problems}
         self.status = next((s for s in PRECEDENCE if s in statuses), Status.OK)
         self.reason = "; ".join(dict.fromkeys(p.reason for p in problems if p.reason))[:500]
+
+    def rescore(self) -> None:
+        """Score from the parts' points and the late penalty (after grading, after a late
+        policy is applied, after a person scored the written answers)."""
+        self.raw_score = round(sum(p.earned for p in self.parts), 6)
+        percent = self.late.penalty_percent if self.late else 0.0
+        self.score = round(self.raw_score * (1 - percent / 100), 4)
+
+    @property
+    def penalty(self) -> float:
+        """Points taken off for lateness."""
+        return round(self.raw_score - self.score, 4)
+
+    @property
+    def pending_manual(self) -> float:
+        """Points of written answers that no person has scored yet."""
+        return sum(p.points for p in self.parts if p.status == PartStatus.PENDING)
+
+    def autograded_max(self) -> float:
+        """Points the tests can give (the written answers' points left out)."""
+        return self.max_score - sum(p.points for p in self.parts if p.manual)
 
     # --- renderings ---------------------------------------------------------------------------
 
@@ -136,7 +185,9 @@ class StudentResult:
         data = dict(data)
         parts = [PartResult.from_json(dict(p)) for p in data.pop("parts", [])]
         status = Status(data.pop("status", "ok"))
-        return cls(**data, status=status, parts=parts)
+        late = data.pop("late", None)
+        late = Lateness(**late) if isinstance(late, dict) else None
+        return cls(**data, status=status, parts=parts, late=late)
 
     def to_csv_row(self) -> list[str]:
         return [
@@ -148,7 +199,19 @@ class StudentResult:
             _safe_csv_text(self.reason),
             str(self.seed),
             f"{self.seconds:.2f}",
+            f"{self.raw_score:g}",
+            f"{self.late.hours:g}" if self.late and self.late.submitted else "",
+            f"{self.penalty:g}",
+            f"{self.pending_manual:g}",
+            _safe_csv_text(self.late.note if self.late else ""),
         ]
+
+    def to_gradescope(self) -> dict:
+        """Gradescope's ``results.json``: the score, and one test per part (see
+        :mod:`autograder.gradescope`)."""
+        from .gradescope import gradescope_results
+
+        return gradescope_results(self)
 
     def to_feedback_html(self) -> str:
         from .feedback import render_feedback

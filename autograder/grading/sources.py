@@ -19,7 +19,7 @@ from pathlib import Path
 from nbformat import NotebookNode
 
 from ..layout import PROJECT_ROOT, instructor_only
-from ..notebooks import grade_id, has_hidden_tests, is_solution_cell, is_test_cell
+from ..notebooks import grade_id, has_hidden_tests, is_manual_cell, is_solution_cell, is_test_cell
 from ..release import cached_student_version
 from ..rules import PartRule, oracle_modules, part_rules
 from ..rules.testcells import learner_version, lint
@@ -78,10 +78,16 @@ class SourceNotebook:
         return {t for t in self.tests if t > index and self.depends.get(t) == hung}
 
     @property
+    def manual(self) -> list[int]:
+        """The written answers a person scores (see :mod:`.manual`)."""
+        return [i for i, c in enumerate(self.source.cells) if is_manual_cell(c)]
+
+    @property
     def max_score(self) -> float:
+        """Every point of the notebook: its tests' and its written answers'."""
         from ..notebooks import points
 
-        return sum(points(self.source.cells[i]) for i in self.tests)
+        return sum(points(self.source.cells[i]) for i in [*self.tests, *self.manual])
 
 
 def load_source(path: Path) -> SourceNotebook:

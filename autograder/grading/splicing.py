@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from nbformat import NotebookNode
 
-from ..notebooks import grade_id, is_solution_cell, nbgrader_meta
+from ..notebooks import grade_id, is_manual_cell, is_solution_cell, nbgrader_meta
 from .sources import SourceNotebook
 
 
@@ -53,6 +53,7 @@ class Spliced:
     solutions: dict[int, str]  # the learner's solution cells by index
     tampering: list[Tamper] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # changes that are not tampering
+    answers: dict[int, str] = field(default_factory=dict)  # written answers by index (not run)
 
 
 def _normalise(source: str) -> str:
@@ -109,6 +110,9 @@ def splice(prepared: SourceNotebook, submitted: NotebookNode) -> Spliced:
             f"{extra} code cell(s) you added were not run: only solution cells are graded"
         )
     for index, cell in enumerate(source.cells):
+        if is_manual_cell(cell):  # a written answer: kept for the person who scores it
+            mine = theirs.get(grade_id(cell) or "")
+            result.answers[index] = str(mine.get("source", "")) if mine is not None else ""
         if cell.cell_type != "code":
             continue
         gid = grade_id(cell)

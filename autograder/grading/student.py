@@ -18,6 +18,7 @@ from ..notebooks import NotebookError
 from ..protocol import ANSWER, MODE_VARIABLE, SEED_VARIABLE
 from .expectations import load_expectations, wait_for
 from .judge import judge_cell
+from .manual import manual_parts
 from .options import GradingOptions, RunContext
 from .records import RecordStore
 from .results import Problem, Status, StudentResult
@@ -114,6 +115,7 @@ def grade_notebook(
     if diagnostics:
         result.diagnostics += run.output[-20_000:]
     result.parts.extend(scored.parts)
+    result.parts.extend(manual_parts(prepared, spliced.answers))  # scored by a person later
     result.notes.extend(
         [*spliced.notes, *(t.message for t in spliced.tampering), *scored.notes, *run.notes]
     )
