@@ -1,4 +1,5 @@
-"""Command line: ``python -m autograder {release,check,grade,review,export,gradescope}``.
+"""Command line: ``python -m autograder {release,check,grade,review,export,gradescope,
+similarity}``.
 
 - ``release ASSIGNMENT [--out DIR]``: write the student version(s) of the assignment's source
   notebooks (default: into the assignment's chapter folder).
@@ -15,6 +16,8 @@
 - ``export ASSIGNMENT --graded DIR --roster FILE --format canvas|moodle|csv [--out FILE]``:
   the LMS's gradebook CSV with the assignment's column filled (:mod:`.export`).
 - ``gradescope ASSIGNMENT --out FILE.zip``: a Gradescope autograder bundle (:mod:`.gradescope`).
+- ``similarity ASSIGNMENT --submissions DIR --out DIR [--common FRACTION] [--pairs N]``: pairs
+  of learners ranked by similar solution code, an HTML report for a person (:mod:`.similarity`).
 
 The learner's kit (``make dist``) carries ``check`` only: ``release`` and ``grade`` need the
 instructors' repository, and this module imports the grader only when it is there.
