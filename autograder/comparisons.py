@@ -110,8 +110,24 @@ def value_problem(actual: Any, expected: Any) -> tuple[str, str] | None:
             return (f"returned {actual!r}, expected {expected!r}", "")
         return None
     if actual != expected:
-        return (f"returned {actual!r}, expected {expected!r}", "")
+        return (f"returned {actual!r}, expected {expected!r}", _int_pattern(actual, expected))
     return None
+
+
+def _int_pattern(actual: Any, expected: Any) -> str:
+    """What a wrong whole number suggests: one too many or too few, or a factor of 2."""
+    if not isinstance(expected, int) or isinstance(expected, bool):
+        return ""
+    if not isinstance(actual, int | np.integer) or isinstance(actual, bool):
+        return ""
+    if abs(actual - expected) == 1:
+        more = "more" if actual > expected else "less"
+        return f"off by one: one {more} than expected (a +1 or a -1 of a formula?)"
+    if expected and actual == 2 * expected:
+        return "twice the expected count: counted something twice?"
+    if actual and expected == 2 * actual:
+        return "half the expected count: a factor of 2 missing?"
+    return ""
 
 
 def shape_pattern(actual: tuple[int, ...], expected: tuple[int, ...]) -> str:

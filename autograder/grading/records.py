@@ -38,6 +38,7 @@ KEPT_FIELDS = (
     "function",
     "passed",
     "message",
+    "kinds",  # the kinds of input a check tests: hidden feedback names them
 )
 
 
@@ -159,6 +160,8 @@ def _bounded(header: dict) -> dict:
             out[key] = value if len(json.dumps(value)) <= MAX_VALUE_TEXT else {"type": "huge"}
         elif isinstance(value, str):
             out[key] = value[:2000]
+        elif key == "kinds" and isinstance(value, dict):
+            out[key] = {str(k)[:100]: str(v)[:300] for k, v in list(value.items())[:8]}
         elif key == "shape" and isinstance(value, list):
             out[key] = value[:32]
         elif isinstance(value, int | float | bool) or value is None:
