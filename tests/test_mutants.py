@@ -57,9 +57,9 @@ def test_catalogue_is_complete_and_applies(assignment):
     for mutant in mutants:
         assert mutant.loses, f"{mutant.name} must lose points somewhere"
         assert mutant.loses <= parts, f"{mutant.name}: unknown parts {mutant.loses - parts}"
-        assert any(p.endswith("-hidden") for p in mutant.loses) or not any(
-            p.endswith("-hidden") for p in parts
-        ), f"{mutant.name}: the hidden tests must catch it too"
+        assert any(p.endswith("-hidden") or f"{p}-hidden" not in parts for p in mutant.loses), (
+            f"{mutant.name}: the hidden tests must catch it too"
+        )
         text = str(apply_edits(source, mutant)["cells"])
         assert text not in texts, f"{mutant.name} is the same submission as another mutant"
         texts.add(text)
@@ -131,9 +131,10 @@ def test_mutant_loses_points_in_exactly_its_parts(graded, assignment, name):
         f"{name} ({mutant.mistake}) lost points in {sorted(lost)}, declared {sorted(mutant.loses)}"
         + "".join(f"\n  {p.grade_id}: {p.message}" for p in result.parts if p.grade_id in lost)
     )
-    if mutant.hidden_says:
-        hidden = " / ".join(p.message for p in result.parts if p.hidden and p.grade_id in lost)
-        assert mutant.hidden_says in hidden, f"{name}: hidden feedback says {hidden!r}"
+    if mutant.hidden_passes:
+        (hidden,) = [p.message for p in result.parts if p.hidden and p.grade_id in lost]
+        passed = hidden.partition("; passed for ")[2].split(", ")
+        assert "failed for " in hidden and mutant.hidden_passes in passed, hidden
 
 
 @pytest.mark.slow

@@ -9,8 +9,9 @@ so a catalogue cannot rot silently when a solution changes). Each declares
   assignment's mutants);
 * ``loses``: the graded parts (test cells' grade ids) that must lose points when it is graded;
   every other part must keep its points (each mistake is charged once);
-* ``hidden_says`` (optional): words the feedback of its failed hidden part must hold, naming the
-  kinds of input that failed and passed (never their values).
+* ``hidden_passes`` (optional): a kind of input that the feedback of its failed hidden part
+  must list as passed (``failed for stride > 1 (14 of 26); passed for stride 1``): hidden
+  feedback tells the kinds of input apart, never showing their values.
 
 ``tests/test_mutants.py`` enforces every entry; ``python tests/mutants/table.py`` prints the
 table (assignment, mutants, caught by check, caught by grading).
@@ -34,7 +35,7 @@ class Mutant:
     edits: dict[str, list[tuple[str, str]]]  # solution cell grade id -> [(old, new), ...]
     check_says: str | None  # what `check` prints about it; None: check does not flag it
     loses: frozenset[str] = field(default_factory=frozenset)  # parts that lose points
-    hidden_says: str = ""  # words the hidden feedback must hold (the kinds of input that failed)
+    hidden_passes: str = ""  # a kind of input the failed hidden part's feedback says passed
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "loses", frozenset(self.loses))

@@ -41,7 +41,7 @@ MUTANTS = [
         {LENGTH: [("return (n + p - k) // s + 1", "return -(-(n + p - k) // s) + 1")]},
         "stride does not fit evenly",
         LENGTH_PARTS,
-        hidden_says="passed for stride fits evenly, stride 1",
+        hidden_passes="stride fits evenly",
     ),
     Mutant(
         "same-extra-zero-before",
@@ -74,7 +74,7 @@ MUTANTS = [
         {LOOP: [("w[j] * padded[i * stride + j]", "w[j] * padded[i + j]")]},
         "stride > 1",
         LOOP_PARTS,
-        hidden_says="passed for stride 1",
+        hidden_passes="stride 1",
     ),
     Mutant(
         "loop-flips-kernel",
