@@ -6,9 +6,10 @@ released notebook with the mutant's solutions) and
 * graded, the whole catalogue as one class with the correct solution as a control: each mutant
   loses points in exactly the parts it declares (``loses``) and keeps every other part's, so a
   mistake is charged once; the control earns full marks;
-* checked (``python -m autograder check``): each mutant that declares ``check_says`` fails a
-  public part and the report names its kind of mistake with those words; the others pass every
-  public part (a public test that starts catching one should say so in the catalogue).
+* checked (``python -m autograder check``, the parts it breaks: ``check.part``, whose lines are
+  those of a whole check): each mutant that declares ``check_says`` fails a public part and the
+  report names its kind of mistake with those words; the others pass (a public test that starts
+  catching one should say so in the catalogue).
 """
 
 from __future__ import annotations
@@ -36,9 +37,10 @@ def _mutant(assignment: str, name: str):
     return found
 
 
-def _parts(assignment: str) -> set[str]:
+@functools.cache
+def _parts(assignment: str) -> frozenset[str]:
     nb = read_notebook(source_path(assignment))
-    return {grade_id(c) for c in nb.cells if is_test_cell(c)}
+    return frozenset(grade_id(c) for c in nb.cells if is_test_cell(c))
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -83,10 +85,17 @@ def graded(tmp_path_factory):
 
 
 def _check_one(folder: Path, assignment: str, name: str) -> tuple[str, bool]:
-    path = save(mutant_notebook(assignment, _mutant(assignment, name)), folder / name / "nb.ipynb")
-    reports = check_notebook(path)
-    public = [r for r in reports if r.status not in (PartStatus.HIDDEN, PartStatus.BROKEN)]
-    return format_report(reports, color=False), all(r.status == PartStatus.PASSED for r in public)
+    """What ``check`` prints for the public parts whose functions the mutant breaks (the lines a
+    whole check prints for them: ``check.part``, which skips the other parts' test cells, such
+    as a training run), and whether they pass."""
+    mutant = _mutant(assignment, name)
+    path = save(mutant_notebook(assignment, mutant), folder / name / "nb.ipynb")
+    public = _parts(assignment)
+    parts = sorted({p.removesuffix("-hidden") for p in mutant.loses} & public)
+    reports = check_notebook(path, parts=parts)
+    shown = [r for r in reports if r.status not in (PartStatus.HIDDEN, PartStatus.BROKEN)]
+    assert shown, f"{name}: no public part to check"
+    return format_report(reports, color=False), all(r.status == PartStatus.PASSED for r in shown)
 
 
 def _checked(assignment: str, folder: Path) -> dict[str, tuple[str, bool]]:
