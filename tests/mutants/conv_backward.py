@@ -20,7 +20,7 @@ MUTANTS = [
         {LOOP: [("dxp[n, :, rows, cols] += dy", "dxp[n, :, rows, cols] = dy")]},
         "an input in two windows gets both shares",
         LOOP_PARTS,
-        hidden_passes="no overlap",
+        hidden_passes="dw",
     ),
     Mutant(
         "loop-keeps-padding",
@@ -42,7 +42,7 @@ MUTANTS = [
         "loop-db-mean",
         "averages dy for db instead of summing it",
         {LOOP: [("db = dy.sum(axis=(0, 2, 3))", "db = dy.mean(axis=(0, 2, 3))")]},
-        "a sum where a mean belongs",
+        "dy summed over the images and the positions",
         LOOP_PARTS,
     ),
     Mutant(
@@ -83,7 +83,7 @@ MUTANTS = [
         "im2col-db-per-image",
         "sums db over the positions but not over the images",
         {IM2COL: [("db = dy_mat.sum(axis=(0, 2))", "db = dy_mat.sum(axis=2)")]},
-        "a sum over the wrong axis",
+        "dy summed over the images and the positions",
         IM2COL_PARTS,
     ),
     Mutant(

@@ -150,7 +150,7 @@ MUTANTS = [
         "pointwise-backward-db-per-image",
         "sums db over the pixels but not over the images",
         {PWB: [("db = dy.sum(axis=(0, 2, 3))", "db = dy.sum(axis=(2, 3))")]},
-        "a sum over the wrong axis",
+        "dy summed over the images and the pixels",
         PWB_PARTS,
     ),
     Mutant(

@@ -76,7 +76,7 @@ MUTANTS = [
                 )
             ]
         },
-        "the patch holds fill, in every channel",
+        "the patch holds fill, not zeros",
         OCC_PARTS,
     ),
     Mutant(
@@ -90,7 +90,7 @@ MUTANTS = [
                 )
             ]
         },
-        "the patch holds fill, in every channel",
+        "the patch holds fill in every channel",
         OCC_PARTS,
     ),
     Mutant(
