@@ -284,6 +284,8 @@ def _conclude(
         message = (
             problem[0] if plain else format_failure(call, problem[0], describe(config), problem[1])
         )
+        if header.get("kinds"):  # the kind of input, and what a failure there usually means
+            message += "\n  " + explain(header["kinds"])
     if mode == CHECK:
         _send({**header, "kind": "result", "passed": not problem, "message": message})
         return

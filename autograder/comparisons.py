@@ -89,10 +89,15 @@ def value_problem(actual: Any, expected: Any) -> tuple[str, str] | None:
                 return (f"returned {actual!r}; every entry should be an int", "")
             if got != want:
                 shown = tuple(int(v) if isinstance(v, int | np.integer) else v for v in actual)
-                swapped = shown == expected[::-1]
+                try:
+                    swapped = sorted(shown) == sorted(expected)
+                except TypeError:
+                    swapped = shown == expected[::-1]
                 return (
                     f"returned {shown!r}, expected {expected!r}",
-                    "the right values in the wrong order: swapped?" if swapped else "",
+                    "the right values in the wrong order: swapped?"
+                    if swapped
+                    else _int_pattern(got, want),
                 )
         return None
     if isinstance(expected, bool) != isinstance(actual, bool | np.bool_):
@@ -105,13 +110,42 @@ def value_problem(actual: Any, expected: Any) -> tuple[str, str] | None:
     if isinstance(expected, float) and isinstance(actual, int | float | np.number):
         try:
             if not np.isclose(float(actual), expected, rtol=1e-6, atol=1e-9):
-                return (f"returned {actual!r}, expected {expected!r}", "")
+                return (f"returned {actual!r}, expected {expected!r}", _ratio(actual, expected))
         except (TypeError, ValueError, OverflowError):
             return (f"returned {actual!r}, expected {expected!r}", "")
         return None
     if actual != expected:
-        return (f"returned {actual!r}, expected {expected!r}", "")
+        return (f"returned {actual!r}, expected {expected!r}", _int_pattern(actual, expected))
     return None
+
+
+def _ratio(actual: Any, expected: float) -> str:
+    """What a wrong number that is a whole multiple (or fraction) of the right one suggests."""
+    if not expected or not actual or not np.isfinite(float(actual)):
+        return ""
+    ratio = float(actual) / expected
+    for value in (ratio, 1 / ratio):
+        if value > 1.5 and np.isclose(value, round(value), rtol=1e-6):
+            return (
+                f"{ratio:.4g} times the expected value: a sum where a mean belongs, or the reverse?"
+            )
+    return ""
+
+
+def _int_pattern(actual: Any, expected: Any) -> str:
+    """What a wrong whole number suggests: one too many or too few, or a factor of 2."""
+    if not isinstance(expected, int) or isinstance(expected, bool):
+        return ""
+    if not isinstance(actual, int | np.integer) or isinstance(actual, bool):
+        return ""
+    if abs(actual - expected) == 1:
+        more = "more" if actual > expected else "less"
+        return f"off by one: one {more} than expected (a +1 or a -1 of a formula?)"
+    if expected and actual == 2 * expected:
+        return "twice the expected count: counted something twice?"
+    if actual and expected == 2 * actual:
+        return "half the expected count: a factor of 2 missing?"
+    return ""
 
 
 def shape_pattern(actual: tuple[int, ...], expected: tuple[int, ...]) -> str:
@@ -155,7 +189,7 @@ def value_pattern(
         return x.shape == y.shape and bool(np.allclose(x, y, rtol=rtol, atol=atol))
 
     if actual.dtype.kind in "iub" and expected.dtype.kind == "f":
-        if same(a, np.trunc(e)) or same(a, np.floor(e)) or same(a, np.round(e)):
+        if not same(e, np.round(e)):
             return (
                 f"your array has dtype {actual.dtype} and the expected values are not whole: "
                 "the result was stored in an integer array (np.zeros_like of an integer input?)"
@@ -163,7 +197,8 @@ def value_pattern(
     if not a.any():
         return "your result is all zeros: were the computed values ever written into it?"
     scale = float((a * e).sum() / (e * e).sum()) if (e * e).sum() else 0.0
-    if scale and not np.isclose(scale, 1.0) and same(a, scale * e):
+    several = np.count_nonzero(e) > 1  # one nonzero entry fits any factor
+    if several and scale and not np.isclose(scale, 1.0) and same(a, scale * e):
         reason = (
             "the opposite sign"
             if np.isclose(scale, -1.0)
@@ -177,6 +212,16 @@ def value_pattern(
         return f"every entry is off by {offset:.4g}: a term (a bias?) added twice or forgotten?"
     if a.ndim >= 2 and a.shape[-1] == a.shape[-2] and same(np.swapaxes(a, -1, -2), e):
         return "your result is the expected one transposed (its last two axes swapped)"
+    if a.size > 2 and same(np.sort(a, axis=None), np.sort(e, axis=None)):
+        shifted = _shift_pattern(a, e, same)
+        return shifted or (
+            "the right values in the wrong places: an order mistake (a reshape without the "
+            "transpose it needs, or axes in the wrong order)?"
+        )
+    return _shift_pattern(a, e, same) or _unwritten_or_border(a, close)
+
+
+def _shift_pattern(a: np.ndarray, e: np.ndarray, same) -> str:
     for axis in range(a.ndim):
         if a.shape[axis] > 2:
             for step in (1, -1):
@@ -187,6 +232,10 @@ def value_pattern(
                         f"your values are the expected ones shifted by one position along axis "
                         f"{axis}: an off-by-one in where a window starts?"
                     )
+    return ""
+
+
+def _unwritten_or_border(a: np.ndarray, close: np.ndarray) -> str:
     wrong = ~close
     if wrong.any() and not a[wrong].any():
         return "the wrong entries are 0 in yours: were they ever written (a loop that stops early)?"

@@ -81,5 +81,39 @@ def test_a_swapped_pair_is_named():
         (f"returned {(4, 3)!r}, expected {(3, 4)!r}"),
         "the right values in the wrong order: swapped?",
     )
-    assert value_problem((4, 4), (3, 4))[1] == ""
+    assert "swapped" not in value_problem((4, 4), (3, 4))[1]
+    assert value_problem((2, 3, 8), (3, 2, 8))[1] == "the right values in the wrong order: swapped?"
     assert value_problem((3, 4), (3, 4)) is None
+
+
+def test_a_wrong_whole_number_says_how_it_is_wrong():
+    assert value_problem(3, 4)[1].startswith("off by one: one less than expected")
+    assert value_problem((5, 7), (4, 7))[1].startswith("off by one: one more")
+    assert value_problem(1024, 2048)[1] == "half the expected count: a factor of 2 missing?"
+    assert value_problem(4096, 2048)[1] == "twice the expected count: counted something twice?"
+    assert value_problem(17, 4)[1] == ""
+
+
+def test_a_float_that_is_a_whole_multiple_says_so():
+    assert "6 times the expected value: a sum where a mean belongs" in value_problem(3.0, 0.5)[1]
+    assert "0.25 times the expected value" in value_problem(0.5, 2.0)[1]
+    assert value_problem(0.7, 0.5)[1] == ""
+
+
+def test_values_in_the_wrong_places_are_named():
+    expected = np.arange(12.0).reshape(3, 4)
+    problem = array_problem(expected.reshape(4, 3).T.copy(), expected)
+    assert problem is not None and "the right values in the wrong places" in problem[1]
+
+
+def test_an_integer_array_is_named_when_the_expected_values_are_not_whole():
+    expected = np.array([0.5, -2.25, 3.0])
+    problem = array_problem(np.array([0, 7, 1]), expected)
+    assert problem is not None and "stored in an integer array" in problem[1]
+
+
+def test_one_nonzero_entry_is_no_evidence_of_a_factor():
+    expected, actual = np.zeros((3, 3)), np.zeros((3, 3))
+    expected[1, 1], actual[1, 1] = 10.0, 4.0
+    problem = array_problem(actual, expected)
+    assert problem is not None and "times the expected" not in problem[1]

@@ -40,6 +40,7 @@ KEPT_FIELDS = (
     "message",
     "raised",  # the learner's exception inside a check's lambda: that check fails
     "where",
+    "kinds",  # the kinds of input a check tests: hidden feedback names them
 )
 
 
@@ -161,6 +162,8 @@ def _bounded(header: dict) -> dict:
             out[key] = value if len(json.dumps(value)) <= MAX_VALUE_TEXT else {"type": "huge"}
         elif isinstance(value, str):
             out[key] = value[:2000]
+        elif key == "kinds" and isinstance(value, dict):
+            out[key] = {str(k)[:100]: str(v)[:300] for k, v in list(value.items())[:8]}
         elif key == "shape" and isinstance(value, list):
             out[key] = value[:32]
         elif isinstance(value, int | float | bool) or value is None:
