@@ -176,3 +176,15 @@ def test_review_corrections_stay_made(slug, required, forbidden):
         assert re.search(pattern, text, flags=re.S), f"{slug}: no longer says {pattern!r}"
     for pattern in forbidden:
         assert not re.search(pattern, text), f"{slug}: says {pattern!r} again"
+
+
+def test_the_conv1d_notebook_names_its_row_matrix_as_the_chapter_does():
+    """The chapter's patch matrix holds a window per column; the notebook's rows are its
+    transpose, and both say so with the same symbol."""
+    import json
+
+    notebook = json.loads((ROOT / "solutions" / "conv1d" / "conv1d.ipynb").read_text())
+    part4 = next(c["source"] for c in notebook["cells"] if c["source"].startswith("## Part 4"))
+    assert r"$y = \hat X^\top w$" in part4
+    assert r"y = \hat X w" not in part4
+    assert r"returns the row layout, $\hat{X}^\top$" in page("02-conv1d")
