@@ -29,6 +29,7 @@ autograder check``), checks compare and report every result instead of stopping 
 
 from __future__ import annotations
 
+import errno
 import inspect
 import os
 import textwrap
@@ -112,10 +113,15 @@ class _Raised:
         )
 
 
+# A write past the sandbox's disk limit: every later call would fill the disk again.
+_DISK_LIMITS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
 def _attempt(actual: Any) -> Any:
     """``actual``, or, when it is a ``lambda`` of no arguments, what calling it returns; an
-    exception it raises becomes a :class:`_Raised` that fails this check alone (a memory error
-    or a forbidden call is not caught: they stop the cell, as they would anyway)."""
+    exception it raises becomes a :class:`_Raised` that fails this check alone (a memory error,
+    a full disk or a forbidden call is not caught: they are limits of the grader, not a wrong
+    answer, and stop the cell as they would anyway)."""
     if not (
         callable(actual)
         and getattr(actual, "__name__", "") == "<lambda>"
@@ -128,6 +134,10 @@ def _attempt(actual: Any) -> Any:
         return actual()
     except (MemoryError, ForbiddenError):
         raise
+    except OSError as error:
+        if error.errno in _DISK_LIMITS:
+            raise
+        return _Raised(error)
     except Exception as error:  # noqa: BLE001 - the learner's error fails this check only
         return _Raised(error)
 

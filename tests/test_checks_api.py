@@ -1,5 +1,7 @@
 """The messages learners read: type, then shape, then values, then the configuration."""
 
+import errno
+
 import numpy as np
 import pytest
 
@@ -70,3 +72,23 @@ def test_grading_seed_comes_from_the_environment(monkeypatch):
     assert not np.array_equal(a, grading_rng(2).standard_normal(3))
     monkeypatch.setenv("AUTOGRADER_SEED", "6")
     assert not np.array_equal(a, grading_rng(1).standard_normal(3))
+
+
+def _raise(error: BaseException):
+    raise error
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT, errno.EFBIG])
+def test_a_full_disk_inside_a_checks_lambda_stops_the_cell(code):
+    """A disk limit is the grader's, not a wrong answer: caught per check, a learner who fills
+    the disk on every call would fill it again for every check until the time limit."""
+    with pytest.raises(OSError) as info:
+        check_value(lambda: _raise(OSError(code, "No space left on device")), 1, call="f()")
+    assert info.value.errno == code
+
+
+def test_outside_grading_a_lambdas_exception_reaches_the_learner_as_it_was():
+    """In the learner's own run the exception keeps its traceback (grading and ``check`` fail
+    that check alone: tests/test_check.py)."""
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        check_value(lambda: _raise(FileNotFoundError(errno.ENOENT, "no such file")), 1, call="f()")
