@@ -214,11 +214,17 @@ def check_value(
     config: Mapping[str, Any] | None = None,
     weight: float = 1,
     kinds: Mapping[str, str] | Iterable[str] = (),
+    rule: bool = False,
 ) -> None:
     """Check that a scalar or tuple result equals ``expected``, type first (see
-    :func:`check_array` for the forms of ``expected`` and ``kinds``)."""
+    :func:`check_array` for the forms of ``expected`` and ``kinds``). With ``rule=True`` the
+    check is a rule of the part, as :func:`check_no_python_loops` is (``"conv2d_loop" in
+    f.__code__.co_names`` must be False): failing it costs the whole part and passing it earns
+    no share (a stub passes it)."""
     mode = _mode()
     header = _header("value", call, config, weight, kinds)
+    if rule:
+        header["rule"] = True
     actual = _attempt(actual)
     if isinstance(actual, _Raised) and (not mode or mode == EXPECT):
         raise actual.error

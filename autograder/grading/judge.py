@@ -63,7 +63,8 @@ def judge_cell(
             message = format_failure(call, problem[0], config, problem[1]) if problem else ""
         if message and kinds:
             message += "\n  " + explain(kinds)
-        results.append(CheckResult(not message, message, weight, call, list(kinds)))
+        rule = bool(want.header.get("rule"))  # from the instructor's run, never the learner's
+        results.append(CheckResult(not message, message, weight, call, list(kinds), rule))
     return results
 
 

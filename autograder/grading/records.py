@@ -41,6 +41,7 @@ KEPT_FIELDS = (
     "raised",  # the learner's exception inside a check's lambda: that check fails
     "where",
     "kinds",  # the kinds of input a check tests: hidden feedback names them
+    "rule",  # a rule of the part (check_value(..., rule=True)): earns no share
 )
 
 

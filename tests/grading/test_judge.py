@@ -192,3 +192,22 @@ def test_expectations_survive_a_save_and_load(record, tmp_path):
     again = RecordStore.load(expected.folder)
     answers = record(ANSWER, lambda: cell(np.array([7.0, 8.0]), (1, 2)))
     assert [c.passed for c in judged(again, answers)] == [True, True]
+
+
+def test_a_rule_is_marked_by_the_instructors_run_never_by_the_learners(record):
+    """``check_value(..., rule=True)`` (conv2d: "uses no conv2d_loop") is a rule of the part:
+    a stub passes it, so it earns no share. Only the expectation's header says so."""
+
+    def instructor():
+        checks.check_value(False, False, call="uses conv2d_loop", rule=True)
+        checks.check_value(1, 1, call="f()")
+
+    def learner(rule: bool):
+        checks.check_value(False, False, call="uses conv2d_loop", rule=rule)
+        checks.check_value(1, 1, call="f()")
+
+    answers = record(ANSWER, lambda: learner(False), "a")
+    assert [c.required for c in judged(record(EXPECT, instructor), answers)] == [True, False]
+    plain = record(EXPECT, lambda: learner(False), "e2")
+    forged = record(ANSWER, lambda: learner(True), "b")
+    assert [c.required for c in judged(plain, forged)] == [False, False]
