@@ -81,6 +81,8 @@ def _checks_of(
                     float(record.header.get("weight", 1)),
                     str(record.header.get("call", "")),
                     list(kinds) if isinstance(kinds, dict) else [],
+                    record.header.get("rule") is True,
+                    record.header.get("not_written") is True,
                 )
             )
     return results

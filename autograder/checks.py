@@ -95,7 +95,8 @@ class _Raised:
         from .execution.runner import _trace
 
         self.error = error
-        if isinstance(error, NotImplementedError) and not str(error):  # the released stub
+        self.not_written = isinstance(error, NotImplementedError) and not str(error)
+        if self.not_written:  # the released stub
             self.text = (
                 "NotImplementedError: not written yet (replace `raise NotImplementedError()` "
                 "with your code)"
@@ -111,6 +112,11 @@ class _Raised:
             if where and where["function"] != "<module>"
             else ""
         )
+
+    def fields(self) -> dict:
+        """The record's fields: what was raised, where, and whether it was the stub's."""
+        fields = {"raised": self.text, "where": self.where}
+        return {**fields, "not_written": True} if self.not_written else fields
 
 
 # A write past the sandbox's disk limit: every later call would fill the disk again.
@@ -144,6 +150,11 @@ def _attempt(actual: Any) -> Any:
 
 def _raised_problem(value: Any) -> tuple[str, str] | None:
     return (f"raised {value.text}", value.where) if isinstance(value, _Raised) else None
+
+
+def _mark_not_written(header: dict, actual: Any) -> None:
+    if isinstance(actual, _Raised) and actual.not_written:
+        header["not_written"] = True  # `check` says "not written yet", not "fix X first"
 
 
 def _resolve(expected: Any, actual: Any) -> Any:
@@ -191,7 +202,7 @@ def check_array(
         value = _resolve(expected, actual) if mode == EXPECT else actual
         header.update(rtol=rtol, atol=atol)
         if isinstance(value, _Raised):
-            _send({**header, "type": "exception", "raised": value.text, "where": value.where})
+            _send({**header, "type": "exception", **value.fields()})
         elif isinstance(value, np.ndarray) and not value.dtype.hasobject:
             value = np.ascontiguousarray(value)
             _send({**header, **array_header(value)}, value.tobytes())
@@ -200,6 +211,7 @@ def check_array(
         return
     if expected is SOLUTION and not isinstance(actual, _Raised):
         return _compared_when_graded(mode, header)
+    _mark_not_written(header, actual)
     problem = _raised_problem(actual) or array_problem(
         actual, np.asarray(_resolve(expected, actual)), rtol, atol
     )
@@ -231,12 +243,13 @@ def check_value(
     if mode in (EXPECT, ANSWER):
         value = _resolve(expected, actual) if mode == EXPECT else actual
         if isinstance(value, _Raised):
-            _send({**header, "raised": value.text, "where": value.where})
+            _send({**header, **value.fields()})
         else:
             _send({**header, "value": to_plain(value)})
         return
     if expected is SOLUTION and not isinstance(actual, _Raised):
         return _compared_when_graded(mode, header)
+    _mark_not_written(header, actual)
     problem = _raised_problem(actual) or value_problem(actual, _resolve(expected, actual))
     _conclude(mode, header, problem, call, config)
 

@@ -109,7 +109,8 @@ def test_an_exception_inside_a_checks_lambda_fails_that_check_alone(tmp_path):
     every check of a part, each with the call, its configuration and the learner's line."""
     path = save(load(released_path("conv1d")), tmp_path / "conv1d.ipynb")
     loop = {r.grade_id: r for r in check_notebook(path)}["conv1d-loop"]
-    assert loop.earned == 0 and len(loop.checks) == 7
+    assert loop.earned == 0 and len(loop.checks) == 8
+    assert all(c.not_written for c in loop.checks)
     assert not any(c.passed for c in loop.checks)
     first = loop.message.splitlines()
     assert first[0] == (

@@ -51,6 +51,7 @@ def judge_cell(
                 CheckResult(problem is None, problem or "", weight, call, list(kinds), True)
             )
             continue
+        not_written = False
         if position >= len(answers) or answers[position].kind != want.kind:
             why = (
                 "was not checked: your code sent more answers than the test makes"
@@ -60,11 +61,16 @@ def judge_cell(
             message = format_failure(call, why, config)
         else:
             problem = _compare(expected_store, want, answer_store, answers[position])
+            not_written = (
+                problem is not None and answers[position].header.get("not_written") is True
+            )
             message = format_failure(call, problem[0], config, problem[1]) if problem else ""
         if message and kinds:
             message += "\n  " + explain(kinds)
         rule = bool(want.header.get("rule"))  # from the instructor's run, never the learner's
-        results.append(CheckResult(not message, message, weight, call, list(kinds), rule))
+        results.append(
+            CheckResult(not message, message, weight, call, list(kinds), rule, not_written)
+        )
     return results
 
 

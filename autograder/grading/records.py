@@ -40,6 +40,7 @@ KEPT_FIELDS = (
     "message",
     "raised",  # the learner's exception inside a check's lambda: that check fails
     "where",
+    "not_written",  # ... and it was the stub's `raise NotImplementedError()`
     "kinds",  # the kinds of input a check tests: hidden feedback names them
     "rule",  # a rule of the part (check_value(..., rule=True)): earns no share
 )

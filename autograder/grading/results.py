@@ -92,6 +92,7 @@ class CheckResult:
     call: str = ""  # what was checked, e.g. "conv1d_loop(x, w, stride=2)"
     kinds: list[str] = field(default_factory=list)  # the kinds of input this case is
     required: bool = False  # a rule of the part (no Python loops): failing it earns no share
+    not_written: bool = False  # it failed on the stub's `raise NotImplementedError()`
 
 
 @dataclass

@@ -191,6 +191,7 @@ def score(
                         redact(c.call, prepared.hidden_lines),
                         c.kinds,
                         c.required,
+                        c.not_written,
                     )
                     for c in checks
                 ],
@@ -224,11 +225,20 @@ def _charged_once_notes(
             elif (
                 part.status != PartStatus.PASSED
                 and owner.grade_id in ran  # (check.part runs only the parts it is given)
-                and not (test in outcomes and outcomes[test].not_written)
+                and not _not_written(part, outcomes.get(test))
             ):
                 part.message = (
                     f"fix {owner.grade_id} first: {part.grade_id} uses {name}\n  {part.message}"
                 )
+
+
+def _not_written(part: PartResult, outcome: CellOutcome | None) -> bool:
+    """The part's own function is still the stub: its cell stopped on the stub's
+    ``NotImplementedError``, or every check that failed called it through a ``lambda``."""
+    if outcome is not None and outcome.not_written:
+        return True
+    failed = [c for c in part.checks if not c.passed]
+    return bool(failed) and all(c.not_written for c in failed)
 
 
 def _part_of(prepared: SourceNotebook, name: str, by_index: dict) -> PartResult | None:
