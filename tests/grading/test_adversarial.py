@@ -156,7 +156,7 @@ def hostile_class(out: Path, port: int) -> dict[str, object]:
         # Every test cell claims 100 points: points come from the source: 15/15, tampered.
         "changed-points": points,
         # The loop's public test cell turned into markdown (with a wrong loop): the
-        # instructor's test still runs and fails the loop: 10, tampered.
+        # instructor's test still runs and fails the loop: 12.05, tampered.
         "test-cell-to-markdown": with_markdown_test,
         # The output-length solution cell turned into markdown: the released stub runs in its
         # place; the loop is graded with a correct output_length (a mistake is charged once, in
@@ -243,7 +243,7 @@ def hostile_class(out: Path, port: int) -> dict[str, object]:
             "        open(target, 'w').write('{\"score\": 0}')\n    except OSError:\n        pass",
         ),
         # Reads the source notebook, the expectations and grades.csv, and writes a right loop
-        # only if one of them was readable: they are hidden, so the loop stays wrong: 10, ok.
+        # only if one of them was readable: they are hidden, so the loop stays wrong: 12.05, ok.
         "reads-instructor-files": edit_cell(
             append(
                 s,
@@ -258,7 +258,7 @@ def hostile_class(out: Path, port: int) -> dict[str, object]:
             stride_if("LEAKED"),
         ),
         # Connects to a TCP port the grader's machine listens on, and writes a right loop only
-        # if it got through: there is no network in the sandbox: 10, ok.
+        # if it got through: there is no network in the sandbox: 12.05, ok.
         "uses-network": edit_cell(
             append(
                 s,
@@ -298,7 +298,7 @@ def hostile_class(out: Path, port: int) -> dict[str, object]:
         "sleeps-in-c": append(s, IM2COL, "import time\ntime.sleep(1e6)"),
         # Patches np.allclose/np.isclose/np.array_equal to always say True, with a wrong loop:
         # the grader compares in its own process (the loop fails), and changing a library's
-        # functions breaks the output-length part's rule: 8, forbidden.
+        # functions breaks the output-length part's rule: 10.05, forbidden.
         "monkeypatches-numpy": prepend(
             wrong_stride(s),
             OUTLEN,
@@ -358,7 +358,7 @@ def hostile_class(out: Path, port: int) -> dict[str, object]:
         # Writes garbage and forged outcome lines to the report channel from a solution cell:
         # bytes that are not frames end that process (the cell crashed, with the cause named);
         # the cells are replayed without it, so output_length is undefined: only the same-padding
-        # and im2col parts stand: 8, crashed.
+        # and im2col parts stand: 10.05, crashed.
         "forges-report-pipe": append(
             wrong_stride(s),
             OUTLEN,
@@ -530,7 +530,7 @@ def hostile_class(out: Path, port: int) -> dict[str, object]:
         ),
         # Floods the report channel with large answers inside the (wrong) loop (a 4 MiB array,
         # 33 times, past the 128 MiB a cell may send): they are spooled to the grader's disk and
-        # cut, and only cost its own (wrong) loop parts: 10, ok.
+        # cut, and only cost its own (wrong) loop parts: 10.8, ok.
         "floods-answers": edit_cell(
             wrong_stride(s),
             LOOP,
@@ -551,7 +551,7 @@ def hostile_class(out: Path, port: int) -> dict[str, object]:
         # Plants messages in every writable place it can find (a world-writable folder of the
         # host, /run/lock, /dev/shm, /var/tmp, /tmp): 15, ok. `reads-planted` (graded in the same
         # run) writes a right loop only if it finds one: nothing outlives a learner's run, so its
-        # loop stays wrong: 10, ok.
+        # loop stays wrong: 12.05, ok.
         "plants-messages": append(
             s,
             OUTLEN,
@@ -570,7 +570,7 @@ def hostile_class(out: Path, port: int) -> dict[str, object]:
             stride_if("PLANTED"),
         ),
         # Lists the machine's processes (a grader's command line names the output folder): it
-        # sees only itself (a PID namespace), and writes a right loop only if it sees more: 10.
+        # sees only itself (a PID namespace), and writes a right loop only if it sees more: 12.05.
         "lists-processes": edit_cell(
             append(
                 s,
@@ -646,13 +646,14 @@ def hostile_class(out: Path, port: int) -> dict[str, object]:
     }
 
 
-# student id -> (score, status)
+# student id -> (score, status). A wrong stride (the loop of most attacks) keeps the share of
+# the stride-1 checks: 12.05 at seed 777; an attack earns nothing in the parts it breaks.
 EXPECTED = {
     "honest-full": (15, "ok"),
-    "honest-partial": (10, "ok"),
+    "honest-partial": (12.05, "ok"),
     "duplicated-grade-id": (15, "tampered"),
     "changed-points": (15, "tampered"),
-    "test-cell-to-markdown": (10, "tampered"),
+    "test-cell-to-markdown": (12.05, "tampered"),
     "solution-cell-to-markdown": (13, "tampered"),
     "deleted-test-cells": (15, "tampered"),
     "extra-cell-redefines-helpers": (15, "ok"),
@@ -668,18 +669,18 @@ EXPECTED = {
     "fork-bomb-top-level": (15, "ok"),
     "escapes-process-group": (15, "ok"),
     "writes-other-results": (15, "ok"),
-    "reads-instructor-files": (10, "ok"),
-    "uses-network": (10, "ok"),
+    "reads-instructor-files": (12.05, "ok"),
+    "uses-network": (12.05, "ok"),
     "kills-parent": (15, "ok"),
     "ignores-alarm": (10, "timeout"),
     "background-thread": (15, "ok"),
     "sleeps-in-c": (15, "timeout"),
-    "monkeypatches-numpy": (8, "forbidden"),
+    "monkeypatches-numpy": (10.05, "forbidden"),
     "forges-answer-frames": (10, "forbidden"),
     "deletes-scratch": (15, "ok"),
     "fills-disk": (10, "ok"),
     "floods-stderr-fd": (15, "ok"),
-    "forges-report-pipe": (8, "crashed"),
+    "forges-report-pipe": (10.05, "crashed"),
     "via-reference": (10, "forbidden"),
     "via-torch": (10, "forbidden"),
     "via-numpy-correlate": (10, "forbidden"),
@@ -694,10 +695,10 @@ EXPECTED = {
     "swallows-exceptions": (0, "forbidden"),
     "records-expected-values": (0, "forbidden"),
     "makes-fifos": (15, "ok"),
-    "floods-answers": (10, "ok"),
+    "floods-answers": (10.8, "ok"),
     "plants-messages": (15, "ok"),
-    "reads-planted": (10, "ok"),
-    "lists-processes": (10, "ok"),
+    "reads-planted": (12.05, "ok"),
+    "lists-processes": (12.05, "ok"),
     "loop-decoy": (10, "ok"),
     "loop-in-helper": (10, "ok"),
     "leaks-hidden-tests": (10, "ok"),
@@ -751,13 +752,13 @@ def test_each_attack_gets_exactly_its_grade(graded, student):
 def test_honest_students_are_unaffected(graded):
     results, out, _ = graded
     assert (results["honest-full"].score, results["honest-full"].status) == (15, "ok")
-    assert (results["honest-partial"].score, results["honest-partial"].status) == (10, "ok")
+    assert (results["honest-partial"].score, results["honest-partial"].status) == (12.05, "ok")
     on_disk = json.loads((out / "honest-full" / "result.json").read_text())
     assert on_disk["score"] == 15 and on_disk["student_id"] == "honest-full"
     with (out / "grades.csv").open(newline="") as handle:
         rows = {r["student_id"]: r for r in csv.DictReader(handle)}
     assert sorted(rows) == sorted(EXPECTED)
-    assert (rows["honest-full"]["score"], rows["honest-partial"]["score"]) == ("15", "10")
+    assert (rows["honest-full"]["score"], rows["honest-partial"]["score"]) == ("15", "12.05")
 
 
 def test_reasons_name_what_happened(graded):
@@ -918,7 +919,7 @@ def layouts(tmp_path_factory):
 
 LAYOUT_EXPECTED = {
     "honest-full": (15, "ok"),
-    "honest-partial": (10, "ok"),
+    "honest-partial": (11.85, "ok"),
     **{name: (15, "ok") for name in ODD_NAMES},
     "misnamed": (15, "ok"),
     "two-one-right": (15, "ok"),

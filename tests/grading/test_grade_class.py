@@ -112,17 +112,17 @@ EXPECTED = {
     "syntax-error": (12, "ok"),
     "asks-input": (13, "ok"),  # output_length undefined: only its own part fails
     "floods-output": (15, "ok"),
-    "edits-test": (10, "tampered"),  # the instructor's test runs and still fails the wrong loop
+    "edits-test": (12.1, "tampered"),  # the instructor's test runs and still fails the wrong loop
     # imports autograder.checks to patch check_no_python_loops (and loops in im2col): a forbidden
     # import, so the im2col parts earn 0 whatever the loops; the grader reads the source anyway
     "fakes-checker": (10, "forbidden"),
     # imports autograder.checks to silence every check: the import is refused (the checks keep
     # recording), the output-length parts break their rule (0); the other parts are graded as
-    # usual: same padding and im2col right (8), the loop wrong
-    "silences-checks": (8, "forbidden"),
+    # usual: same padding and im2col right (8), the wrong loop keeps its stride-1 checks' share
+    "silences-checks": (10.1, "forbidden"),
     # replaces builtins.AssertionError: `builtins` is off limits (output length: 0), and the
-    # wrong loop still fails: 8
-    "fakes-success-output": (8, "forbidden"),
+    # wrong loop keeps only its stride-1 checks' share: 8 + 2.1
+    "fakes-success-output": (10.1, "forbidden"),
     "no-folder": (0, "missing"),
 }
 
