@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 
 
 class ProgressBar:
-    def __init__(self, stream: TextIO = sys.stderr, width: int = 30) -> None:
+    def __init__(self, stream: TextIO | None = None, width: int = 30) -> None:
+        # sys.stderr when called, not when imported: it may have been replaced since
+        stream = sys.stderr if stream is None else stream
         self.stream, self.width, self.problems = stream, width, 0
         self.live = stream.isatty()
 
