@@ -52,6 +52,7 @@ KIT_MODULES = (
     "autograder/notebook_finder.py",  # which notebook this_notebook() checks
     "autograder/check_log.py",  # the learner's record of their checks
     "autograder/checks.py",  # what test cells call
+    "autograder/cuda_simulator.py",  # conv-gpu's setup cell: numba's simulator, fixed
     "autograder/comparisons.py",
     "autograder/protocol.py",
     "autograder/notebooks.py",  # nbgrader's markup (it names the markers: see MARKER_CONSTANTS)

@@ -39,7 +39,9 @@ index past the end of an array raises ``IndexError`` naming the thread (``tid``)
 after another and each runs until a barrier (``cuda.syncthreads()``) stops it or Python
 switches threads, so a missing barrier shows up as wrong numbers (in every run we tried);
 blocks run one after another, so races between blocks never show. :func:`simulated` tells
-which target numba is using.
+which target numba is using. Importing this package in the simulator makes its shared arrays
+safe to create from many threads (:mod:`autograder.cuda_simulator`: numba's are not, and a
+correct tiled kernel failed now and then without it).
 
 All kernels are float32: inputs, weights and accumulators (a Python ``0.0`` would make the
 accumulator float64, which runs at half speed or worse on most GPUs).
@@ -102,3 +104,8 @@ __all__ = [
     "conv2d_dw_atomic",
     "conv2d_dw_two_pass",
 ]
+
+if simulated():
+    from autograder.cuda_simulator import share_arrays_safely
+
+    share_arrays_safely()
