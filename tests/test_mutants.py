@@ -15,7 +15,6 @@ released notebook with the mutant's solutions) and
 from __future__ import annotations
 
 import functools
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -99,10 +98,9 @@ def _check_one(folder: Path, assignment: str, name: str) -> tuple[str, bool]:
 
 
 def _checked(assignment: str, folder: Path) -> dict[str, tuple[str, bool]]:
-    names = [m.name for m in catalogue(assignment)]
-    with ThreadPoolExecutor(2) as pool:  # each check runs its own Python process
-        done = pool.map(lambda name: _check_one(folder, assignment, name), names)
-        return dict(zip(names, done, strict=True))
+    # one at a time: pytest-xdist already keeps each core busy, and Python 3.11's ``ast`` is not
+    # thread-safe (parallel parses raise "AST constructor recursion depth mismatch")
+    return {m.name: _check_one(folder, assignment, m.name) for m in catalogue(assignment)}
 
 
 @pytest.fixture(scope="module")
@@ -143,8 +141,8 @@ def test_mutant_loses_points_in_exactly_its_parts(graded, assignment, name):
     )
     if mutant.hidden_passes:
         (hidden,) = [p.message for p in result.parts if p.hidden and p.grade_id in lost]
-        passed = hidden.partition("; passed for ")[2].split(", ")
-        assert "failed for " in hidden and mutant.hidden_passes in passed, hidden
+        passed = hidden.partition("; passed for ")[2]  # kinds joined by ", " (a kind may hold one)
+        assert "failed for " in hidden and f", {mutant.hidden_passes}," in f", {passed},", hidden
 
 
 @pytest.mark.slow

@@ -241,6 +241,7 @@ def run_cells(
     guard: dict | None = None,
     recorder: Recorder | None = None,
     skip_after: Callable[[int], set[int]] | None = None,
+    forget: frozenset[int] = frozenset(),
 ) -> RunResult:
     """Run ``cells`` (pairs of notebook index and source) in order in a fresh Python process.
 
@@ -248,6 +249,8 @@ def run_cells(
     ``crashed``; the remaining cells are then replayed, without it (and without the cells
     ``skip_after(index)`` names), in a new process. Cells not reached before ``total_timeout``
     are ``not-run``. ``guard``: the rule guard's configuration (:mod:`autograder.rules.guard`).
+    ``forget``: cells whose source the process drops from its line cache once they ran (hidden
+    tests, the instructor's code), so that later code cannot read it back from there.
     """
     start = time.monotonic()
     deadline = start + total_timeout
@@ -267,7 +270,7 @@ def run_cells(
     skipped: set[int] = set()
     outputs: list[str] = []
     result = RunResult(outcomes)
-    job = {"timeout": cell_timeout, "guard": guard}
+    job = {"timeout": cell_timeout, "guard": guard, "forget": sorted(forget)}
     while True:
         todo = [(i, s) for i, s in cells if i not in skipped]
         if not todo:

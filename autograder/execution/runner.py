@@ -126,6 +126,7 @@ def run_job(jobs: _Jobs | None = None, report_fd: int = REPORT_FD) -> None:
     if job.get("t") != "job":
         raise ChannelError("the first frame of a job must describe the job")
     timeout = float(job.get("timeout", 0) or 0)
+    forget = {int(i) for i in job.get("forget") or ()}
 
     from IPython.core.interactiveshell import InteractiveShell
 
@@ -167,6 +168,8 @@ def run_job(jobs: _Jobs | None = None, report_fd: int = REPORT_FD) -> None:
             outcome["trace"] = _trace(error)
             if isinstance(error, OSError) and isinstance(error.errno, int):
                 outcome["errno"] = error.errno
+        if current[0] in forget:  # its traceback text is taken: no later code reads it here
+            linecache.cache.pop(cell_filename(current[0]), None)
         sys.stdout.flush()
         sys.stderr.flush()
         write_frame(report_fd, outcome)

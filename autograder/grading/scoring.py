@@ -30,13 +30,20 @@ class Scored:
 
 def redact(text: str, hidden_lines: frozenset[str]) -> str:
     """``text`` without any line of the hidden tests it may quote (a learner's exception can
-    carry the source of a hidden test it read from the running process)."""
+    carry the source of a hidden test it read from the running process), whole or cut short at
+    the end (messages are truncated, in the learner's process too): an ending of ``text`` of at
+    least 16 characters that begins a hidden line goes as well."""
     if not hidden_lines:
         return text
     for line in hidden_lines:
         if line in text:
             text = text.replace(line, REDACTED)
-    return text
+    cut = len(text)
+    for line in hidden_lines:
+        start = text.rfind(line[:16], max(0, len(text) - len(line)))
+        if start != -1 and line.startswith(text[start:]):
+            cut = min(cut, start)
+    return text if cut == len(text) else text[:cut] + REDACTED
 
 
 def _part_status(outcome: CellOutcome | None, checks: list[CheckResult]) -> PartStatus:

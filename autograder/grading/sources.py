@@ -243,19 +243,54 @@ def dependencies(source: NotebookNode) -> dict[int, frozenset[int]]:
     return depends
 
 
+def _solution_providers(source: NotebookNode) -> dict[str, tuple[int, set[str]]]:
+    """Name -> (the first solution cell defining it, the names that cell uses)."""
+    providers: dict[str, tuple[int, set[str]]] = {}
+    for index, cell in enumerate(source.cells):
+        if cell.cell_type == "code" and is_solution_cell(cell):
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:
+                continue
+            for name in _defined_names(tree):
+                providers.setdefault(name, (index, _used_names(tree)))
+    return providers
+
+
 def uses_correct(source: NotebookNode) -> dict[int, tuple[str, ...]]:
     """Test cell -> the functions of earlier parts it is graded with the instructor's versions
-    of (``metadata.autograder.correct``): each mistake is charged once, in its own part."""
+    of: those ``metadata.autograder.correct`` names, and what the instructor's versions call of
+    the other solution cells (a correct ``backward`` calling a learner's broken
+    ``relu_backward`` would charge that mistake twice). Each mistake is charged once, in its
+    own part. Never a name the test uses itself that the list leaves out: the part's own."""
+    providers = _solution_providers(source)
     found = {}
     for index, cell in enumerate(source.cells):
         names = cell.get("metadata", {}).get("autograder", {}).get("correct", [])
-        if is_test_cell(cell) and names:
-            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-                raise ValueError(
-                    f"cell {grade_id(cell)!r}: metadata.autograder.correct must be a list of "
-                    "function names"
-                )
-            found[index] = tuple(names)
+        if not (is_test_cell(cell) and names):
+            continue
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ValueError(
+                f"cell {grade_id(cell)!r}: metadata.autograder.correct must be a list of "
+                "function names"
+            )
+        missing = [n for n in names if n not in providers]
+        if missing:
+            raise ValueError(
+                f"cell {grade_id(cell)!r}: no solution cell defines "
+                f"{', '.join(missing)} (metadata.autograder.correct)"
+            )
+        try:
+            own = _used_names(ast.parse(cell.source)) - set(names)
+        except SyntaxError:
+            own = set()
+        closure, todo = list(names), list(names)
+        while todo:
+            for used in sorted(providers[todo.pop()][1]):
+                if used in providers and used not in closure and used not in own:
+                    closure.append(used)
+                    todo.append(used)
+        found[index] = tuple(closure)
     return found
 
 
@@ -263,23 +298,10 @@ def substitutes(source: NotebookNode) -> dict[int, tuple[str, str]]:
     """For each test cell graded with correct versions of earlier functions: the code that puts
     the instructor's solution cells defining them in place before the test (keeping the
     learner's definitions aside), and the code that puts the learner's back after it."""
-    providers: dict[str, int] = {}
-    for index, cell in enumerate(source.cells):
-        if cell.cell_type == "code" and is_solution_cell(cell):
-            try:
-                for name in _defined_names(ast.parse(cell.source)):
-                    providers.setdefault(name, index)
-            except SyntaxError:
-                continue
+    providers = _solution_providers(source)
     result = {}
     for test, names in uses_correct(source).items():
-        missing = [n for n in names if n not in providers]
-        if missing:
-            raise ValueError(
-                f"cell {grade_id(source.cells[test])!r}: no solution cell defines "
-                f"{', '.join(missing)} (metadata.autograder.correct)"
-            )
-        cells = sorted({providers[n] for n in names})
+        cells = sorted({providers[n][0] for n in names})
         defined = sorted(
             set().union(*(_defined_names(ast.parse(source.cells[i].source)) for i in cells))
         )

@@ -14,7 +14,13 @@ from enum import StrEnum
 
 from nbformat import NotebookNode
 
-from ..notebooks import grade_id, is_manual_cell, is_solution_cell, nbgrader_meta
+from ..notebooks import (
+    grade_id,
+    has_hidden_tests,
+    is_manual_cell,
+    is_solution_cell,
+    nbgrader_meta,
+)
 from .sources import SourceNotebook
 
 
@@ -54,6 +60,8 @@ class Spliced:
     tampering: list[Tamper] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # changes that are not tampering
     answers: dict[int, str] = field(default_factory=dict)  # written answers by index (not run)
+    # cells whose text the learner must never read back: hidden tests, the instructor's code
+    secret_cells: frozenset[int] = frozenset()
 
 
 def _normalise(source: str) -> str:
@@ -129,6 +137,9 @@ def splice(prepared: SourceNotebook, submitted: NotebookNode) -> Spliced:
             result.cells.append(
                 (substitute_index(index, before=True), prepared.substitutes[index][0])
             )
+            result.secret_cells |= {substitute_index(index, before=True)}
+        if has_hidden_tests(cell):
+            result.secret_cells |= {index}
         result.cells.append((index, text))
         if index in prepared.substitutes:
             result.cells.append(

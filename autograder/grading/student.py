@@ -96,6 +96,7 @@ def grade_notebook(
                 guard=guard_config(prepared, scratch),
                 recorder=answers,
                 skip_after=prepared.same_code_after,
+                forget=spliced.secret_cells,
             )
             wait_for(context.ready_marker)
             expected = load_expectations(context.expectations_of(prepared.path))

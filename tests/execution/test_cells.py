@@ -125,3 +125,16 @@ def test_a_forged_outcome_is_a_crash_of_that_cell(tmp_path):
     )
     assert statuses == ["ok", "crashed", "error"]
     assert result.outcomes[1].cause == Cause.CHANNEL
+
+
+def test_a_forgotten_cell_cannot_be_read_back_from_the_line_cache(tmp_path):
+    read_back = (
+        "import linecache\n"
+        "text = ''.join(''.join(v[2]) for k, v in list(linecache.cache.items()) if '<cell' in k)\n"
+        "assert 'kept = 2' in text, 'the public cell is still there'\n"
+        "assert 'sec' + 'ret = 1' not in text, 'the forgotten cell is gone'"
+    )
+    statuses, result = outcomes(["secret = 1", "kept = 2", read_back], tmp_path, forget={0})
+    assert statuses == ["ok", "ok", "ok"], result.outcomes[2].message
+    statuses, result = outcomes(["secret = 1", "kept = 2", read_back], tmp_path)
+    assert statuses == ["ok", "ok", "error"]  # without forget, it can

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 
 import nbformat
@@ -31,11 +32,33 @@ def kinds(result) -> list[tuple[TamperKind, str]]:
     return [(t.kind, t.grade_id) for t in result.tampering]
 
 
+def check_calls(text: str) -> list[ast.Call]:
+    """The ``check_*(...)`` calls in a test cell's text."""
+    tree = ast.parse(text)
+    return [
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Name)
+        and n.func.id.startswith("check_")
+    ]
+
+
+def expected_argument(call: ast.Call) -> ast.expr | None:
+    if len(call.args) > 1:
+        return call.args[1]
+    return next((k.value for k in call.keywords if k.arg == "expected"), None)
+
+
 def test_the_source_spliced_into_itself_is_untouched_and_runs_no_expected_value():
     result = spliced(source())
     assert result.tampering == [] and result.notes == []
     tests = [text for index, text in result.cells if index not in result.solutions]
-    assert not any("lambda" in t or "import reference" in t for t in tests)
+    assert not any("reference" in t or "ref." in t for t in tests)
+    # the learner's call stays a lambda (so a failure is one check's); the expected value is gone
+    expected = [expected_argument(call) for t in tests for call in check_calls(t)]
+    assert expected and not any(isinstance(e, ast.Lambda) for e in expected)
+    assert any(isinstance(e, ast.Constant) and e.value is None for e in expected)
     assert result.solutions and all("BEGIN SOLUTION" in t for t in result.solutions.values())
 
 
