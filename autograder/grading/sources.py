@@ -274,19 +274,13 @@ def uses_correct(source: NotebookNode) -> dict[int, tuple[str, ...]]:
                 f"cell {grade_id(cell)!r}: metadata.autograder.correct must be a list of "
                 "function names"
             )
-        missing = [n for n in names if n not in providers]
-        if missing:
-            raise ValueError(
-                f"cell {grade_id(cell)!r}: no solution cell defines "
-                f"{', '.join(missing)} (metadata.autograder.correct)"
-            )
         try:
             own = _used_names(ast.parse(cell.source)) - set(names)
         except SyntaxError:
             own = set()
         closure, todo = list(names), list(names)
-        while todo:
-            for used in sorted(providers[todo.pop()][1]):
+        while todo:  # (a name no cell defines, as in a learner's broken cell, adds nothing)
+            for used in sorted(providers.get(todo.pop(), (0, set()))[1]):
                 if used in providers and used not in closure and used not in own:
                     closure.append(used)
                     todo.append(used)
@@ -301,6 +295,12 @@ def substitutes(source: NotebookNode) -> dict[int, tuple[str, str]]:
     providers = _solution_providers(source)
     result = {}
     for test, names in uses_correct(source).items():
+        missing = [n for n in names if n not in providers]
+        if missing:
+            raise ValueError(
+                f"cell {grade_id(source.cells[test])!r}: no solution cell defines "
+                f"{', '.join(missing)} (metadata.autograder.correct)"
+            )
         cells = sorted({providers[n][0] for n in names})
         defined = sorted(
             set().union(*(_defined_names(ast.parse(source.cells[i].source)) for i in cells))
