@@ -19,10 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-
-from nbformat import NotebookNode
+from typing import TYPE_CHECKING
 
 from .catalogue import DEFAULT_FORBID, GROUPS, expand
+
+# nbformat can cost a second to import (jsonschema's format checkers): never in a runner
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 GROUP_WORDS = {
     "@library-convolutions": "any library that computes a convolution for you (numpy.convolve "
