@@ -94,10 +94,11 @@ CORRECT_STYLES = {
         "padded = np.concatenate([np.zeros(before), x, np.zeros(after)])",
         "padded = np.pad(x, (before, after))",
     ),
-    "sliding-window": _replace(
+    # (sliding_window_view would be a library's windows: conv1d's rules forbid stride_tricks)
+    "outer-sum-index": _replace(
         IM2COL,
         "    idx = np.arange(o)[:, None] * stride + np.arange(k)[None, :]\n    return x[idx]",
-        "    return np.lib.stride_tricks.sliding_window_view(x, k)[::stride][:o].copy()",
+        "    return x[np.add.outer(stride * np.arange(o), np.arange(k))]",
     ),
     "dot-product-loop": _replace(
         LOOP,

@@ -91,3 +91,14 @@ def learner_wheel(tmp_path_factory) -> Path:
     from book.kit import build_wheel
 
     return build_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under ``--dist loadgroup``, every test that reads the built book runs on one worker: it
+    builds the book and goes on with those tests, while the other worker runs the rest (a worker
+    that needed the book too would wait on the lock, idle, for the whole build)."""
+    for item in items:
+        if "html" in getattr(item, "fixturenames", ()) and not item.get_closest_marker(
+            "xdist_group"
+        ):
+            item.add_marker(pytest.mark.xdist_group("book"))

@@ -9,6 +9,9 @@ from __future__ import annotations
 import pytest
 from notebook_helpers import ROOT, edit_cell, grade_class, load, source_path
 
+# one worker grades the class (the others would grade it again)
+pytestmark = pytest.mark.xdist_group("assignment_architectures")
+
 RELEASED = ROOT / "chapters" / "13-classic-architectures" / "architectures.ipynb"
 
 
@@ -100,7 +103,7 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, even if other modules' tests run in between
 def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("architectures-class")
     return grade_class(base, "architectures", architectures_class(), seed=7)

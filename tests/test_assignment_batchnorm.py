@@ -14,6 +14,9 @@ from __future__ import annotations
 import pytest
 from notebook_helpers import ROOT, edit_cell, grade_class, load, source_path
 
+# one worker grades the class (the others would grade it again)
+pytestmark = pytest.mark.xdist_group("assignment_batchnorm")
+
 RELEASED = ROOT / "chapters" / "12-normalization" / "batchnorm.ipynb"
 FORWARD, RUNNING, EVAL = "forward-solution", "running-solution", "eval-solution"
 BACKWARD, GRADIENT_CHECK = "backward-solution", "gradient-check-solution"
@@ -233,7 +236,7 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, even if other modules' tests run in between
 def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("batchnorm-class")
     return grade_class(base, "batchnorm", batchnorm_class(), seed=7)

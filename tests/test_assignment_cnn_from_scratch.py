@@ -11,6 +11,9 @@ from __future__ import annotations
 import pytest
 from notebook_helpers import edit_cell, grade_class, load, source_path
 
+# one worker grades the class (the others would grade it again)
+pytestmark = pytest.mark.xdist_group("assignment_cnn_from_scratch")
+
 
 def cnn_class() -> dict[str, dict]:
     """Submissions for cnn-from-scratch: student id -> notebook."""
@@ -68,7 +71,7 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, even if other modules' tests run in between
 def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("cnn-class")
     return grade_class(base, "cnn-from-scratch", cnn_class(), seed=7)

@@ -11,6 +11,9 @@ from __future__ import annotations
 import pytest
 from notebook_helpers import edit_cell, grade_class, load, source_path
 
+# one worker grades the class (the others would grade it again)
+pytestmark = pytest.mark.xdist_group("assignment_conv_backward")
+
 LOOP = "backward-loop-solution"
 IM2COL = "backward-im2col-solution"
 CHECKER = "gradient-check-solution"
@@ -90,7 +93,7 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, even if other modules' tests run in between
 def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("conv-backward")
     return grade_class(base, "conv-backward", wrong_submissions(), seed=1, cell_timeout=30)

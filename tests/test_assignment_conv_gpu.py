@@ -190,7 +190,7 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, even if other modules' tests run in between
 def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("conv-gpu-class")
     return grade_class(base, "conv-gpu", conv_gpu_class(), seed=7)
@@ -272,6 +272,9 @@ def test_running_every_test_of_a_submission_takes_under_ten_seconds():
 # process (the simulator on, no grader around it), and prints how many runs passed.
 REPEAT = """
 import json, sys
+
+# one worker grades the class (the others would grade it again)
+pytestmark = pytest.mark.xdist_group("assignment_conv_gpu")
 nb = json.load(open(sys.argv[1]))
 cells = {c["metadata"]["nbgrader"]["grade_id"]: c["source"] for c in nb["cells"]}
 namespace = {}

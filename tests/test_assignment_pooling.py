@@ -10,6 +10,9 @@ from __future__ import annotations
 import pytest
 from notebook_helpers import ROOT, edit_cell, grade_class, load, source_path
 
+# one worker grades the class (the others would grade it again)
+pytestmark = pytest.mark.xdist_group("assignment_pooling")
+
 RELEASED = ROOT / "chapters" / "08-pooling" / "pooling.ipynb"
 AS_CONV_BODY = """    box = np.full((1, 1, k, k), 1.0 / (k * k))
     y = conv2d(x.reshape(n * c, 1, h, w), box, stride=k)
@@ -74,7 +77,7 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, even if other modules' tests run in between
 def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("pooling-class")
     return grade_class(base, "pooling", pooling_class(), seed=7)

@@ -14,6 +14,9 @@ from __future__ import annotations
 import pytest
 from notebook_helpers import ROOT, edit_cell, grade_class, load, source_path
 
+# one worker grades the class (the others would grade it again)
+pytestmark = pytest.mark.xdist_group("assignment_separable")
+
 RELEASED = ROOT / "chapters" / "14-efficient-convolutions" / "separable.ipynb"
 DEPTHWISE, POINTWISE = "depthwise-solution", "pointwise-solution"
 DEPTHWISE_BACKWARD = "depthwise-backward-solution"
@@ -175,7 +178,7 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, even if other modules' tests run in between
 def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("separable-class")
     return grade_class(base, "separable", separable_class(), seed=7)

@@ -18,6 +18,9 @@ from torch import nn
 
 from autograder.oracles import saliency as reference
 
+# one worker grades the class (the others would grade it again)
+pytestmark = pytest.mark.xdist_group("assignment_visualizing")
+
 RELEASED = ROOT / "chapters" / "15-visualizing" / "visualizing.ipynb"
 GRAD_CAM = "grad-cam-solution"
 
@@ -151,7 +154,7 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, even if other modules' tests run in between
 def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("visualizing-class")
     return grade_class(base, "visualizing", visualizing_class(), seed=7)

@@ -12,6 +12,9 @@ from notebook_helpers import edit_cell, load, save, source_path
 
 from autograder.grading import grade_assignment
 
+# one worker grades the class (the others would grade it again)
+pytestmark = pytest.mark.xdist_group("assignments_block1")
+
 
 def conv2d_class() -> dict[str, dict]:
     src = load(source_path("conv2d"))
@@ -139,7 +142,7 @@ FEEDBACK = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, even if other modules' tests run in between
 def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("block1")
     results = {}

@@ -72,7 +72,7 @@ def _graded(assignment: str, base: Path) -> dict:
     return grade_class(base, assignment, notebooks, seed=20261205)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, even if other modules' tests run in between
 def graded(tmp_path_factory):
     """Grades an assignment's catalogue once (per pytest process), on first use."""
 
@@ -103,7 +103,7 @@ def _checked(assignment: str, folder: Path) -> dict[str, tuple[str, bool]]:
     return {m.name: _check_one(folder, assignment, m.name) for m in catalogue(assignment)}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, even if other modules' tests run in between
 def checked(tmp_path_factory):
     """Checks an assignment's mutants once (per pytest process), on first use."""
 

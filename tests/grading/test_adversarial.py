@@ -30,7 +30,8 @@ from autograder.execution import sandbox
 from autograder.execution.users import FIRST_UID
 from autograder.grading import grade_assignment
 
-pytestmark = pytest.mark.slow
+# one worker grades the class (the others would grade it again)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("adversarial")]
 
 RELEASED = ROOT / "chapters" / "02-conv1d" / "conv1d.ipynb"
 LOOP, IM2COL, SAME, OUTLEN = (
@@ -708,7 +709,7 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, even if other modules' tests run in between
 def listener():
     """A TCP port on the grader's machine that a learner must not reach."""
     server = socket.socket()
@@ -718,7 +719,7 @@ def listener():
     server.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, even if other modules' tests run in between
 def graded(tmp_path_factory, listener):
     assert sandbox.available(), "the adversarial suite needs Linux and root, as CI has"
     base = tmp_path_factory.mktemp("hostile")
@@ -869,7 +870,7 @@ ODD_NAMES = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, even if other modules' tests run in between
 def layouts(tmp_path_factory):
     base = tmp_path_factory.mktemp("layouts")
     submissions, out = base / "submissions", base / "out"

@@ -15,6 +15,9 @@ from notebook_helpers import ASSIGNMENTS, ROOT, edit_cell, load, save, source_pa
 
 from autograder.grading import CSV_COLUMNS, grade_assignment
 
+# one worker grades the class (the others would grade it again)
+pytestmark = pytest.mark.xdist_group("grade_class")
+
 RELEASED = ROOT / "chapters" / "02-conv1d" / "conv1d.ipynb"
 
 
@@ -127,7 +130,7 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, even if other modules' tests run in between
 def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("class")
     submissions = base / "submissions"

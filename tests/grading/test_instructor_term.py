@@ -24,6 +24,9 @@ from notebook_helpers import ROOT, edit_cell, load, save, source_path
 from autograder.__main__ import main
 from autograder.gradescope.run import lay_out, uploaded_notebooks
 
+# one worker grades the class (the others would grade it again)
+pytestmark = pytest.mark.xdist_group("instructor_term")
+
 DUE = "2026-12-01T17:00:00+00:00"
 POLICY = "linear:10%/h,max:50%"
 # student -> (notebook edit, timestamp.txt or None)
@@ -90,7 +93,7 @@ def grade(submissions, out, *options) -> tuple[int, str]:
     return code, err.getvalue()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, even if other modules' tests run in between
 def term(tmp_path_factory):
     base = tmp_path_factory.mktemp("term")
     submissions = base / "submissions"

@@ -16,6 +16,9 @@ from notebook_helpers import edit_cell, load, released_path, save, source_path
 
 from autograder.__main__ import main
 
+# one worker grades the class (the others would grade it again)
+pytestmark = pytest.mark.xdist_group("review")
+
 QUESTION = "max-pool-not-conv-answer"
 HOSTILE = (
     "<script>alert('x')</script><img src=x onerror=alert(2)> **max** is not linear\n"
@@ -30,7 +33,7 @@ def run(*argv) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, even if other modules' tests run in between
 def graded_class(tmp_path_factory):
     base = tmp_path_factory.mktemp("review")
     src = load(source_path("pooling"))
