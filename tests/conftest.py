@@ -93,6 +93,8 @@ def learner_wheel(tmp_path_factory) -> Path:
     return build_wheel(tmp_path_factory.mktemp("wheel"))
 
 
+# first: pytest-xdist reads the groups in its own hook (it was registered after this file)
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Under ``--dist loadgroup``, every test that reads the built book runs on one worker: it
     builds the book and goes on with those tests, while the other worker runs the rest (a worker
@@ -102,3 +104,26 @@ def pytest_collection_modifyitems(config, items):
             "xdist_group"
         ):
             item.add_marker(pytest.mark.xdist_group("book"))
+
+
+UNGROUPED = pytest.StashKey[set]()
+
+
+def pytest_collection_finish(session):
+    """Notes the tests that pytest-xdist left out of their group (as 3.8 does under pytest 9,
+    silently): every worker would grade the same classes again and wait for the same book."""
+    grouping = getattr(session.config.option, "loadgroup", False)
+    session.config.stash[UNGROUPED] = {
+        item.nodeid
+        for item in session.items
+        if grouping and item.get_closest_marker("xdist_group") and "@" not in item.nodeid
+    }
+
+
+def pytest_runtest_setup(item):
+    if item.nodeid in item.config.stash.get(UNGROUPED, set()):
+        pytest.fail(
+            "pytest-xdist did not put this test in its xdist_group: this pytest and "
+            "pytest-xdist do not work together (use the pins of pyproject.toml)",
+            pytrace=False,
+        )
