@@ -19,6 +19,9 @@ import sys
 import pytest
 from notebook_helpers import ROOT, edit_cell, grade_class, load, source_path
 
+# one worker grades the class (the others would grade it again)
+pytestmark = pytest.mark.xdist_group("assignment_conv_gpu")
+
 RELEASED = ROOT / "chapters" / "07-conv-gpu" / "conv-gpu.ipynb"
 LAUNCH, NAIVE, TILED = "launch-solution", "naive-solution", "tiled-solution"
 
@@ -273,8 +276,6 @@ def test_running_every_test_of_a_submission_takes_under_ten_seconds():
 REPEAT = """
 import json, sys
 
-# one worker grades the class (the others would grade it again)
-pytestmark = pytest.mark.xdist_group("assignment_conv_gpu")
 nb = json.load(open(sys.argv[1]))
 cells = {c["metadata"]["nbgrader"]["grade_id"]: c["source"] for c in nb["cells"]}
 namespace = {}
