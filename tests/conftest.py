@@ -106,22 +106,11 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group("book"))
 
 
-UNGROUPED = pytest.StashKey[set]()
-
-
-def pytest_collection_finish(session):
-    """Notes the tests that pytest-xdist left out of their group (as 3.8 does under pytest 9,
-    silently): every worker would grade the same classes again and wait for the same book."""
-    grouping = getattr(session.config.option, "loadgroup", False)
-    session.config.stash[UNGROUPED] = {
-        item.nodeid
-        for item in session.items
-        if grouping and item.get_closest_marker("xdist_group") and "@" not in item.nodeid
-    }
-
-
 def pytest_runtest_setup(item):
-    if item.nodeid in item.config.stash.get(UNGROUPED, set()):
+    """Fails a test that pytest-xdist left out of its group (3.8 does so silently under pytest
+    9): every worker would grade the same classes again and wait for the same book build."""
+    grouping = getattr(item.config.option, "loadgroup", False)
+    if grouping and item.get_closest_marker("xdist_group") and "@" not in item.nodeid:
         pytest.fail(
             "pytest-xdist did not put this test in its xdist_group: this pytest and "
             "pytest-xdist do not work together (use the pins of pyproject.toml)",
